@@ -1,0 +1,151 @@
+/*
+ * deepfirst: run convolutional networks from ONNX files on CPUs, layer by layer
+ * or depth first.
+ *
+ * A worked example: load a model once, then run it as often as you like.
+ *
+ *     df_options opt;
+ *     df_options_init(&opt);
+ *     opt.threads = 2;
+ *
+ *     df_model *model = NULL;
+ *     if (df_model_open("resnet18.onnx", &opt, &model) != DF_OK) {
+ *         fprintf(stderr, "%s\n", df_last_error());
+ *         return 1;
+ *     }
+ *     df_tensor_info in, out;
+ *     df_model_input(model, 0, &in);          // e.g. "input", 1x3x224x224
+ *     df_model_output(model, 0, &out);        // e.g. "logits", 1x1000
+ *
+ *     df_session *s = NULL;
+ *     df_session_create(model, &s);           // owns the activation arena
+ *     const float *inputs[1] = { image };      // NCHW, float32, in.numel floats
+ *     float *outputs[1] = { logits };          // out.numel floats
+ *     if (df_session_run(s, inputs, outputs) != DF_OK)
+ *         fprintf(stderr, "%s\n", df_last_error());
+ *     df_session_destroy(s);
+ *     df_model_close(model);
+ *
+ * Conventions
+ * - Every function that can fail returns a df_status. On failure, df_last_error()
+ *   returns a message naming the file, node, op and value that were wrong. The
+ *   message is per thread and stays valid until that thread's next failing call.
+ * - The library never aborts, exits or prints.
+ * - Closing or destroying NULL is harmless.
+ * - A df_model is immutable once opened: any number of threads may create
+ *   sessions from it and run them at the same time. A df_session must be used
+ *   by one thread at a time.
+ * - Tensors cross the API in ONNX's layout (NCHW for images), float32, C order.
+ */
+#ifndef DEEPFIRST_H
+#define DEEPFIRST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DF_VERSION "0.1.0"
+#define DF_MAX_RANK 8
+
+typedef enum df_status {
+    DF_OK = 0,
+    DF_ERR_INVALID_ARGUMENT, /* a NULL handle, an index out of range, a bad option */
+    DF_ERR_IO,               /* the file could not be read */
+    DF_ERR_PARSE,            /* the file is not a valid ONNX model */
+    DF_ERR_UNSUPPORTED,      /* a valid model that uses something deepfirst lacks */
+    DF_ERR_INVALID_MODEL,    /* inconsistent shapes, dangling names, cycles... */
+    DF_ERR_MEMORY_LIMIT,     /* the model would need more than options.memory_limit */
+    DF_ERR_OUT_OF_MEMORY,    /* malloc failed */
+    DF_ERR_INTERNAL          /* a bug in deepfirst: please report it */
+} df_status;
+
+typedef enum df_schedule {
+    DF_SCHEDULE_AUTO = 0, /* let the planner choose */
+    DF_SCHEDULE_LAYER,    /* layer by layer: each op reads and writes whole tensors */
+    DF_SCHEDULE_DEPTH     /* depth first: chains of ops run band by band */
+} df_schedule;
+
+typedef struct df_options {
+    int threads;         /* worker threads per session; 0 = cores available to the process */
+    size_t memory_limit; /* bytes of weights plus activations; 0 = no limit */
+    df_schedule schedule;
+} df_options;
+
+typedef struct df_tensor_info {
+    const char *name; /* owned by the model */
+    int rank;
+    int64_t dims[DF_MAX_RANK];
+    int64_t numel;
+} df_tensor_info;
+
+/* Facts about a loaded model, for reports. */
+typedef struct df_model_stats {
+    int64_t params;        /* weights and biases in the ONNX file, in elements */
+    int64_t flops;         /* per run, counting a multiply-add as 2 */
+    size_t weight_bytes;   /* constant tensors held by the loaded model */
+    size_t peak_bytes;     /* activation arena of one session: intermediates and scratch */
+    int ops;               /* nodes executed per run, after fusion */
+    int threads;
+    df_schedule schedule;  /* the schedule actually used */
+} df_model_stats;
+
+typedef struct df_model df_model;
+typedef struct df_session df_session;
+
+const char *df_version(void);
+const char *df_status_string(df_status status);
+/* The message of this thread's last failing call; "" when there was none. */
+const char *df_last_error(void);
+
+void df_options_init(df_options *options);
+
+/* Loads, checks, optimises and plans a model. options may be NULL (defaults).
+ * On success *model owns everything it needs; the file or buffer may go. */
+df_status df_model_open(const char *path, const df_options *options, df_model **model);
+/* name is used in error messages only and may be NULL. */
+df_status df_model_open_memory(const void *data, size_t size, const char *name,
+                               const df_options *options, df_model **model);
+void df_model_close(df_model *model);
+
+int df_model_input_count(const df_model *model);
+int df_model_output_count(const df_model *model);
+df_status df_model_input(const df_model *model, int index, df_tensor_info *info);
+df_status df_model_output(const df_model *model, int index, df_tensor_info *info);
+df_status df_model_get_stats(const df_model *model, df_model_stats *stats);
+
+/* Op histogram of the ONNX graph as loaded (before fusion): entry i names an op
+ * type and how many nodes use it. Returns DF_ERR_INVALID_ARGUMENT past the end. */
+int df_model_op_type_count(const df_model *model);
+df_status df_model_op_type(const df_model *model, int index, const char **op_type, int *count);
+
+/* A session owns the activation arena (stats.peak_bytes) and the worker threads.
+ * Creating one allocates; running one does not. */
+df_status df_session_create(const df_model *model, df_session **session);
+void df_session_destroy(df_session *session);
+
+/* inputs[i] holds input i (df_model_input order), outputs[i] receives output i.
+ * Buffers belong to the caller and must hold info.numel floats each. */
+df_status df_session_run(df_session *session, const float *const *inputs, float *const *outputs);
+
+/* Per-op timing of the runs that follow, for profilers. */
+typedef struct df_op_profile {
+    const char *name;    /* node name (owned by the model) */
+    const char *op_type; /* ONNX op type, with fused ops joined by '+' */
+    int rank;
+    int64_t dims[DF_MAX_RANK]; /* output shape, ONNX order */
+    int64_t flops;
+    double start_us;     /* since the start of the run */
+    double duration_us;
+} df_op_profile;
+
+df_status df_session_enable_profiling(df_session *session, int enable);
+/* Entries of the last run; valid until the next run or destroy. */
+df_status df_session_profile(const df_session *session, const df_op_profile **ops, int *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,24 @@
+/* Load-time passes over the graph IR, run in this order by df_optimize():
+ *   shape.c   static shape inference and constant folding (shape subgraphs)
+ *   simplify.c Identity/Dropout removal, BatchNormalization folded into Conv,
+ *             zero Pad folded into Conv/pool, activations and residual adds fused
+ *   layout.c  NHWC for spatial values, transposes only where ONNX order is needed
+ */
+#ifndef DF_PASSES_PASSES_H
+#define DF_PASSES_PASSES_H
+
+#include "graph/graph.h"
+
+/* Infers dtype and shape of every value, in topological order, and folds every
+ * node whose inputs are all constant into a constant value (its node is marked
+ * dead). Fails with a message naming the node on any inconsistency, unknown
+ * op (with its opset) or symbolic dimension of a graph input. */
+df_status df_infer_shapes(df_graph *g);
+
+df_status df_simplify(df_graph *g);
+df_status df_assign_layout(df_graph *g);
+
+/* All of the above, in order. */
+df_status df_optimize(df_graph *g);
+
+#endif
