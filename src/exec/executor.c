@@ -1,0 +1,324 @@
+/* Layer-by-layer execution: each step runs over its whole tensors.
+ *
+ * Spatial steps split their output rows into bands, and bands of all images
+ * into tasks for the thread pool; everything else runs whole, element ranges
+ * split across threads where that pays. Nothing here allocates: the arena and
+ * the row tables were made when the session was created. */
+#define _POSIX_C_SOURCE 200809L
+#include "exec/executor.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void *value_ptr(const df_exec *e, int v)
+{
+    const df_value *val = &e->program->graph->values[v];
+    if (val->data)
+        return val->data;
+    return e->arena + e->program->offsets[v];
+}
+
+static int is_row_step(df_op op)
+{
+    return op == DF_OP_CONV || op == DF_OP_MAXPOOL || op == DF_OP_AVGPOOL;
+}
+
+df_status df_exec_init(df_exec *e, const df_program *p, int threads)
+{
+    memset(e, 0, sizeof *e);
+    e->program = p;
+    e->threads = threads;
+    e->arena = aligned_alloc(64, p->arena_bytes ? (p->arena_bytes + 63) / 64 * 64 : 64);
+    e->rows = calloc((size_t)(p->n_steps ? p->n_steps : 1), sizeof *e->rows);
+    e->profile = calloc((size_t)(p->n_steps ? p->n_steps : 1), sizeof *e->profile);
+    if (!e->arena || !e->rows || !e->profile) {
+        df_exec_release(e);
+        return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory: session arena of %zu bytes",
+                       p->arena_bytes);
+    }
+    const df_graph *g = p->graph;
+    for (int i = 0; i < p->n_steps; i++) {
+        const df_step *s = &p->steps[i];
+        if (!is_row_step(s->op))
+            continue;
+        const df_value *x = &g->values[s->node->in[0]], *y = &g->values[s->node->out[0]];
+        int64_t in_h = x->dims[1], out_h = y->dims[1], n = x->dims[0];
+        size_t in_row = (size_t)(x->dims[2] * x->dims[3]), out_row = (size_t)(y->dims[2] * y->dims[3]);
+        df_step_rows *r = &e->rows[i];
+        r->in = malloc((size_t)(n * in_h) * sizeof *r->in);
+        r->out = malloc((size_t)(n * out_h) * sizeof *r->out);
+        if (s->node->residual >= 0)
+            r->res = malloc((size_t)(n * out_h) * sizeof *r->res);
+        if (!r->in || !r->out || (s->node->residual >= 0 && !r->res)) {
+            df_exec_release(e);
+            return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory: row tables");
+        }
+        const float *xin = value_ptr(e, s->node->in[0]);
+        float *yout = value_ptr(e, s->node->out[0]);
+        for (int64_t k = 0; k < n * in_h; k++)
+            r->in[k] = xin + (size_t)k * in_row;
+        for (int64_t k = 0; k < n * out_h; k++)
+            r->out[k] = yout + (size_t)k * out_row;
+        if (r->res) {
+            const float *res = value_ptr(e, s->node->residual);
+            for (int64_t k = 0; k < n * out_h; k++)
+                r->res[k] = res + (size_t)k * out_row;
+        }
+    }
+    if (threads > 1) {
+        e->pool = pthreadpool_create((size_t)threads);
+        if (!e->pool) {
+            df_exec_release(e);
+            return df_fail(DF_ERR_OUT_OF_MEMORY, "could not start %d threads", threads);
+        }
+    }
+    return DF_OK;
+}
+
+void df_exec_release(df_exec *e)
+{
+    if (e->rows) {
+        for (int i = 0; i < e->program->n_steps; i++) {
+            free(e->rows[i].in);
+            free(e->rows[i].out);
+            free(e->rows[i].res);
+        }
+    }
+    free(e->rows);
+    free(e->profile);
+    free(e->arena);
+    if (e->pool)
+        pthreadpool_destroy(e->pool);
+    memset(e, 0, sizeof *e);
+}
+
+/* ---- spatial steps: tasks are (image, band of output rows) ---------------- */
+
+typedef struct band_task {
+    const df_step *step;
+    const df_step_rows *rows;
+    int in_h, out_h, band_h, bands;
+} band_task;
+
+static void run_band(void *arg, size_t t)
+{
+    const band_task *bt = arg;
+    int image = (int)(t / (size_t)bt->bands), band = (int)(t % (size_t)bt->bands);
+    int y0 = band * bt->band_h;
+    int y1 = y0 + bt->band_h < bt->out_h ? y0 + bt->band_h : bt->out_h;
+    const float *const *in = bt->rows->in + (size_t)image * bt->in_h;
+    float *const *out = bt->rows->out + (size_t)image * bt->out_h;
+    if (bt->step->op == DF_OP_CONV) {
+        const float *const *res = bt->rows->res ? bt->rows->res + (size_t)image * bt->out_h : NULL;
+        bt->step->conv_rows(&bt->step->conv, in, out, res, y0, y1);
+    } else {
+        df_pool_rows_ref(&bt->step->pool, in, out, y0, y1);
+    }
+}
+
+static void run_rows(df_exec *e, const df_step *s, const df_step_rows *rows)
+{
+    band_task bt = {.step = s, .rows = rows};
+    if (s->op == DF_OP_CONV) {
+        bt.in_h = s->conv.in_h;
+        bt.out_h = s->conv.out_h;
+    } else {
+        bt.in_h = s->pool.in_h;
+        bt.out_h = s->pool.out_h;
+    }
+    /* One band per image on one thread; with more threads, about four tasks
+     * per thread so uneven bands even out. */
+    int bands = 1;
+    if (e->threads > 1) {
+        int want = 4 * e->threads;
+        bands = (want + s->batch - 1) / s->batch;
+        if (bands > bt.out_h)
+            bands = bt.out_h;
+    }
+    bt.band_h = (bt.out_h + bands - 1) / bands;
+    bt.bands = (bt.out_h + bt.band_h - 1) / bt.band_h;
+    pthreadpool_parallelize_1d(e->pool, run_band, &bt, (size_t)s->batch * (size_t)bt.bands, 0);
+}
+
+/* ---- elementwise unary: split into chunks -------------------------------- */
+
+typedef struct unary_task {
+    df_op op;
+    const float *x;
+    float *y;
+    int64_t n, chunk;
+    float a, b;
+} unary_task;
+
+static void run_unary_chunk(void *arg, size_t t)
+{
+    const unary_task *u = arg;
+    int64_t begin = (int64_t)t * u->chunk;
+    int64_t len = begin + u->chunk < u->n ? u->chunk : u->n - begin;
+    df_unary_ref(u->op, u->x + begin, u->y + begin, len, u->a, u->b);
+}
+
+static df_status run_step(df_exec *e, int i)
+{
+    const df_program *p = e->program;
+    const df_step *s = &p->steps[i];
+    const df_node *n = s->node;
+    const df_graph *g = p->graph;
+    const df_value *x = n->n_in > 0 && n->in[0] >= 0 ? &g->values[n->in[0]] : NULL;
+    const df_value *y = &g->values[n->out[0]];
+    void *out = value_ptr(e, n->out[0]);
+    const void *in0 = x ? value_ptr(e, n->in[0]) : NULL;
+
+    switch (s->op) {
+    case DF_OP_CONV:
+    case DF_OP_MAXPOOL:
+    case DF_OP_AVGPOOL:
+        run_rows(e, s, &e->rows[i]);
+        return DF_OK;
+    case DF_OP_GLOBALAVGPOOL:
+    case DF_OP_GLOBALMAXPOOL:
+        df_global_pool_ref(in0, out, s->outer, s->axis_n, s->inner, s->op == DF_OP_GLOBALMAXPOOL);
+        return DF_OK;
+    case DF_OP_BATCHNORM:
+        df_scale_shift_ref(in0, out, s->scale, s->shift, s->outer, s->inner);
+        return DF_OK;
+    case DF_OP_RELU: case DF_OP_SIGMOID: case DF_OP_TANH: case DF_OP_HARDSWISH:
+    case DF_OP_NEG: case DF_OP_SQRT: case DF_OP_EXP: case DF_OP_ABS: case DF_OP_LEAKYRELU:
+    case DF_OP_HARDSIGMOID: case DF_OP_CLIP: {
+        unary_task u = {s->op, in0, out, df_value_numel(y), 0, s->alpha, s->beta};
+        int chunks = e->threads > 1 && u.n >= 16384 ? 4 * e->threads : 1;
+        u.chunk = (u.n + chunks - 1) / chunks;
+        pthreadpool_parallelize_1d(e->pool, run_unary_chunk, &u, (size_t)((u.n + u.chunk - 1) / u.chunk), 0);
+        return DF_OK;
+    }
+    case DF_OP_ADD: case DF_OP_SUB: case DF_OP_MUL: case DF_OP_DIV: case DF_OP_POW:
+    case DF_OP_EQUAL:
+        df_binary_ref(s->op, x->dtype, in0, s->a_strides, value_ptr(e, n->in[1]), s->b_strides,
+                      out, s->rank, s->out_dims);
+        return DF_OK;
+    case DF_OP_EXPAND:
+        df_broadcast_copy(in0, s->a_strides, out, df_dtype_size(x->dtype), s->rank, s->out_dims);
+        return DF_OK;
+    case DF_OP_GEMM: {
+        const df_value *c = n->n_in > 2 && n->in[2] >= 0 ? &g->values[n->in[2]] : NULL;
+        const df_value *b = &g->values[n->in[1]];
+        df_gemm_ref(s->m, s->n, s->k, s->alpha, in0, x->dims[1], s->trans_a, value_ptr(e, n->in[1]),
+                    b->dims[1], s->trans_b, c ? s->beta : 0.0f, c ? value_ptr(e, n->in[2]) : NULL,
+                    s->a_strides[0], s->a_strides[1], out, s->n);
+        return DF_OK;
+    }
+    case DF_OP_MATMUL: {
+        const float *a = in0, *b = value_ptr(e, n->in[1]);
+        float *yv = out;
+        for (int64_t k = 0; k < s->batch_count; k++)
+            df_gemm_ref(s->m, s->n, s->k, 1.0f, a + s->a_offsets[k], s->k, 0, b + s->b_offsets[k],
+                        s->n, 0, 0.0f, NULL, 0, 0, yv + k * s->m * s->n, s->n);
+        return DF_OK;
+    }
+    case DF_OP_SOFTMAX:
+        df_softmax_ref(in0, out, s->outer, s->axis_n, s->inner);
+        return DF_OK;
+    case DF_OP_REDUCEMEAN:
+        df_reduce_mean_ref(in0, out, s->rank, s->in_dims, s->reduce);
+        return DF_OK;
+    case DF_OP_TRANSPOSE:
+        df_transpose_ref(in0, out, df_dtype_size(x->dtype), s->rank, s->in_dims, s->perm);
+        return DF_OK;
+    case DF_OP_CONCAT: {
+        const void *parts[n->n_in > 0 ? n->n_in : 1];
+        for (int k = 0; k < n->n_in; k++)
+            parts[k] = value_ptr(e, n->in[k]);
+        df_concat_ref(n->n_in, parts, s->sizes, out, df_dtype_size(y->dtype), s->outer, s->inner);
+        return DF_OK;
+    }
+    case DF_OP_SPLIT: {
+        void *parts[n->n_out > 0 ? n->n_out : 1];
+        for (int k = 0; k < n->n_out; k++)
+            parts[k] = n->out[k] >= 0 ? value_ptr(e, n->out[k]) : NULL;
+        df_split_ref(in0, n->n_out, parts, s->sizes, df_dtype_size(x->dtype), s->outer, s->inner);
+        return DF_OK;
+    }
+    case DF_OP_SLICE:
+        df_slice_ref(in0, out, df_dtype_size(x->dtype), s->rank, s->in_dims, s->starts, s->steps,
+                     s->out_dims);
+        return DF_OK;
+    case DF_OP_GATHER: {
+        int64_t bad = df_gather_ref(in0, out, df_dtype_size(x->dtype), s->outer, s->axis_n, s->inner,
+                                    value_ptr(e, n->in[1]), s->n);
+        if (bad >= 0)
+            return df_node_fail(g, n, DF_ERR_INVALID_ARGUMENT,
+                                "index %lld of '%s' is out of range for an axis of %lld",
+                                (long long)((const int64_t *)value_ptr(e, n->in[1]))[bad],
+                                g->values[n->in[1]].name, (long long)s->axis_n);
+        return DF_OK;
+    }
+    case DF_OP_PAD:
+        df_pad_ref(in0, out, s->rank, s->in_dims, s->starts, s->out_dims, s->pad_mode, s->alpha);
+        return DF_OK;
+    case DF_OP_CAST: {
+        int64_t count = df_value_numel(y);
+        if (x->dtype == y->dtype) {
+            memcpy(out, in0, df_value_bytes(y));
+        } else if (x->dtype == DF_DT_I64) {
+            for (int64_t k = 0; k < count; k++)
+                ((float *)out)[k] = (float)((const int64_t *)in0)[k];
+        } else {
+            for (int64_t k = 0; k < count; k++) {
+                float f = ((const float *)in0)[k];
+                /* out-of-range float -> int64 is undefined in C; saturate instead */
+                ((int64_t *)out)[k] = f != f ? 0 : f >= 9.2e18f ? INT64_MAX : f <= -9.2e18f ? INT64_MIN : (int64_t)f;
+            }
+        }
+        return DF_OK;
+    }
+    case DF_OP_FLATTEN: case DF_OP_RESHAPE: case DF_OP_SQUEEZE: case DF_OP_UNSQUEEZE:
+    case DF_OP_IDENTITY: case DF_OP_DROPOUT:
+        if (out != in0)
+            memcpy(out, in0, df_value_bytes(y));
+        return DF_OK;
+    default:
+        return df_node_fail(g, n, DF_ERR_INTERNAL, "no kernel for op %s", df_op_name(s->op));
+    }
+}
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+df_status df_exec_run(df_exec *e, const float *const *inputs, float *const *outputs)
+{
+    const df_program *p = e->program;
+    const df_graph *g = p->graph;
+    for (int k = 0; k < g->n_inputs; k++) {
+        int v = g->inputs[k];
+        memcpy(value_ptr(e, v), inputs[k], df_value_bytes(&g->values[v]));
+    }
+    double t0 = e->profiling ? now_us() : 0.0;
+    for (int i = 0; i < p->n_steps; i++) {
+        double start = e->profiling ? now_us() : 0.0;
+        df_status st = run_step(e, i);
+        if (st != DF_OK)
+            return st;
+        if (e->profiling) {
+            const df_step *s = &p->steps[i];
+            const df_value *y = &g->values[s->node->out[0]];
+            df_op_profile *op = &e->profile[i];
+            op->name = s->node->name;
+            op->op_type = s->node->fused_types ? s->node->fused_types : s->node->op_type;
+            op->rank = y->rank;
+            memcpy(op->dims, y->onnx_dims, sizeof op->dims);
+            op->flops = s->flops;
+            op->start_us = start - t0;
+            op->duration_us = now_us() - start;
+        }
+    }
+    for (int k = 0; k < g->n_outputs; k++) {
+        int v = g->outputs[k];
+        memcpy(outputs[k], value_ptr(e, v), df_value_bytes(&g->values[v]));
+    }
+    return DF_OK;
+}

@@ -1,0 +1,263 @@
+/* Graph simplification after shape inference:
+ *   - Identity and Dropout (inference) disappear: their consumers read the input;
+ *   - BatchNormalization after a Conv is folded into the Conv's weights and bias;
+ *   - a residual Add of a Conv's output and an earlier value becomes the Conv's
+ *     residual input, added in the Conv's output loop;
+ *   - an activation after a Conv (or after a fused Add) becomes its epilogue;
+ *   - a zero constant Pad in front of a Conv becomes the Conv's padding.
+ * Each rewrite only fires when the intermediate value has one consumer and is
+ * not a graph output, so no one else can observe the value that vanishes. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/passes.h"
+
+static int is_const(const df_graph *g, int v) { return v >= 0 && g->values[v].data != NULL; }
+
+/* The value is only read by one live node and is not a graph output. */
+static int private_value(const df_graph *g, int v)
+{
+    return v >= 0 && g->values[v].n_consumers == 1 && g->values[v].graph_output < 0;
+}
+
+static void replace_uses(df_graph *g, int from, int to)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        df_node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] == from)
+                n->in[k] = to;
+        if (n->residual == from)
+            n->residual = to;
+    }
+}
+
+static df_status append_fused_type(df_node *n, const char *what)
+{
+    const char *base = n->fused_types ? n->fused_types : n->op_type;
+    size_t len = strlen(base) + strlen(what) + 2;
+    char *s = malloc(len);
+    if (!s)
+        return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while fusing ops");
+    snprintf(s, len, "%s+%s", base, what);
+    free(n->fused_types);
+    n->fused_types = s;
+    return DF_OK;
+}
+
+static df_status remove_identities(df_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        df_node *n = &g->nodes[i];
+        if (n->dead || (n->op != DF_OP_IDENTITY && n->op != DF_OP_DROPOUT))
+            continue;
+        int from = n->out[0], to = n->in[0];
+        /* A graph output keeps its name, so it keeps its node (a copy) when the
+         * input is also visible from outside. */
+        if (g->values[from].graph_output >= 0)
+            continue;
+        n->dead = 1;
+        replace_uses(g, from, to);
+    }
+    df_graph_count_uses(g);
+    return DF_OK;
+}
+
+/* A new constant value holding a copy of n floats, for rewritten weights. */
+static int new_const_f32(df_graph *g, const char *name, int rank, const int64_t *dims)
+{
+    int v = df_graph_add_value(g, name);
+    if (v < 0)
+        return -1;
+    df_value *val = &g->values[v];
+    df_value_set_shape(val, DF_DT_F32, rank, dims);
+    val->data = calloc((size_t)df_value_numel(val), sizeof(float));
+    return val->data ? v : -1;
+}
+
+static df_status fold_batchnorm(df_graph *g, int bn_index)
+{
+    df_node *bn = &g->nodes[bn_index];
+    int x = bn->in[0];
+    int conv_index = g->values[x].producer;
+    if (conv_index < 0 || !private_value(g, x))
+        return DF_OK;
+    df_node *conv = &g->nodes[conv_index];
+    if (conv->op != DF_OP_CONV || conv->act != DF_ACT_NONE || conv->residual >= 0)
+        return DF_OK;
+    for (int k = 1; k < 5; k++)
+        if (!is_const(g, bn->in[k]))
+            return DF_OK;
+    if (!is_const(g, conv->in[1]) || (conv->n_in > 2 && conv->in[2] >= 0 && !is_const(g, conv->in[2])))
+        return DF_OK;
+
+    const df_value *w = &g->values[conv->in[1]];
+    int64_t out_c = w->dims[0];
+    int64_t per_out = df_value_numel(w) / out_c;
+    const float *gamma = g->values[bn->in[1]].data, *beta = g->values[bn->in[2]].data;
+    const float *mean = g->values[bn->in[3]].data, *var = g->values[bn->in[4]].data;
+    float eps = df_attr_float(bn, "epsilon", 1e-5f);
+    for (int k = 1; k < 5; k++)
+        if (df_value_numel(&g->values[bn->in[k]]) != out_c)
+            return df_node_fail(g, bn, DF_ERR_INVALID_MODEL,
+                                "parameter '%s' has %lld elements, expected %lld channels",
+                                g->values[bn->in[k]].name,
+                                (long long)df_value_numel(&g->values[bn->in[k]]),
+                                (long long)out_c);
+
+    char name[512];
+    snprintf(name, sizeof name, "%s/bn_folded_weight", conv->name);
+    int64_t w_dims[DF_MAX_RANK];
+    memcpy(w_dims, w->dims, sizeof w_dims);
+    int w_rank = w->rank;
+    int new_w = new_const_f32(g, name, w_rank, w_dims);
+    snprintf(name, sizeof name, "%s/bn_folded_bias", conv->name);
+    int new_b = new_const_f32(g, name, 1, &out_c);
+    if (new_w < 0 || new_b < 0)
+        return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while folding BatchNormalization");
+    /* add_value may have moved the arrays */
+    bn = &g->nodes[bn_index];
+    conv = &g->nodes[conv_index];
+    const float *old_w = g->values[conv->in[1]].data;
+    const float *old_b = conv->n_in > 2 && conv->in[2] >= 0 ? g->values[conv->in[2]].data : NULL;
+    float *nw = g->values[new_w].data, *nb = g->values[new_b].data;
+    for (int64_t o = 0; o < out_c; o++) {
+        float scale = gamma[o] / sqrtf(var[o] + eps);
+        for (int64_t j = 0; j < per_out; j++)
+            nw[o * per_out + j] = old_w[o * per_out + j] * scale;
+        nb[o] = ((old_b ? old_b[o] : 0.0f) - mean[o]) * scale + beta[o];
+    }
+    if (conv->n_in < 3) {
+        int *in = realloc(conv->in, 3 * sizeof *in);
+        if (!in)
+            return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while folding BatchNormalization");
+        conv->in = in;
+        conv->n_in = 3;
+    }
+    conv->in[1] = new_w;
+    conv->in[2] = new_b;
+    conv->out[0] = bn->out[0];
+    bn->dead = 1;
+    df_status st = append_fused_type(conv, "BatchNormalization");
+    df_graph_count_uses(g);
+    return st;
+}
+
+/* Conv output + earlier value -> Conv with a residual input. */
+static df_status fuse_residual_add(df_graph *g, int add_index)
+{
+    df_node *add = &g->nodes[add_index];
+    for (int side = 0; side < 2; side++) {
+        int a = add->in[side], b = add->in[1 - side];
+        int conv_index = g->values[a].producer;
+        if (conv_index < 0 || !private_value(g, a) || b < 0 || is_const(g, b))
+            continue;
+        df_node *conv = &g->nodes[conv_index];
+        if (conv->op != DF_OP_CONV || conv->act != DF_ACT_NONE || conv->residual >= 0)
+            continue;
+        const df_value *va = &g->values[a], *vb = &g->values[b];
+        if (va->rank != vb->rank || va->dtype != vb->dtype ||
+            memcmp(va->dims, vb->dims, (size_t)va->rank * sizeof va->dims[0]) != 0)
+            continue;
+        /* The residual must exist before the conv runs. */
+        int b_producer = g->values[b].producer;
+        if (b_producer >= conv_index)
+            continue;
+        conv->residual = b;
+        conv->out[0] = add->out[0];
+        add->dead = 1;
+        df_status st = append_fused_type(conv, "Add");
+        df_graph_count_uses(g);
+        return st;
+    }
+    return DF_OK;
+}
+
+static df_status fuse_activation(df_graph *g, int act_index)
+{
+    df_node *n = &g->nodes[act_index];
+    int x = n->in[0];
+    int producer = g->values[x].producer;
+    if (producer < 0 || !private_value(g, x))
+        return DF_OK;
+    df_node *p = &g->nodes[producer];
+    if (p->op != DF_OP_CONV || p->act != DF_ACT_NONE)
+        return DF_OK;
+
+    df_act act = DF_ACT_NONE;
+    float a = 0.0f, b = 0.0f;
+    switch (n->op) {
+    case DF_OP_RELU: act = DF_ACT_RELU; break;
+    case DF_OP_SIGMOID: act = DF_ACT_SIGMOID; break;
+    case DF_OP_TANH: act = DF_ACT_TANH; break;
+    case DF_OP_HARDSWISH: act = DF_ACT_HARDSWISH; break;
+    case DF_OP_LEAKYRELU: act = DF_ACT_LEAKYRELU; a = df_attr_float(n, "alpha", 0.01f); break;
+    case DF_OP_HARDSIGMOID:
+        act = DF_ACT_HARDSIGMOID;
+        a = df_attr_float(n, "alpha", 0.2f);
+        b = df_attr_float(n, "beta", 0.5f);
+        break;
+    case DF_OP_CLIP:
+        act = DF_ACT_CLIP;
+        a = -INFINITY;
+        b = INFINITY;
+        if (g->opset < 11) {
+            a = df_attr_float(n, "min", -INFINITY);
+            b = df_attr_float(n, "max", INFINITY);
+        } else {
+            for (int k = 1; k < n->n_in && k < 3; k++) {
+                if (n->in[k] < 0)
+                    continue;
+                if (!is_const(g, n->in[k]) || g->values[n->in[k]].dtype != DF_DT_F32)
+                    return DF_OK;
+                float v = *(const float *)g->values[n->in[k]].data;
+                if (k == 1)
+                    a = v;
+                else
+                    b = v;
+            }
+        }
+        break;
+    default: return DF_OK;
+    }
+    p->act = act;
+    p->act_alpha = a;
+    p->act_beta = b;
+    p->out[0] = n->out[0];
+    n->dead = 1;
+    df_status st = append_fused_type(p, n->op_type);
+    df_graph_count_uses(g);
+    return st;
+}
+
+static int is_activation(df_op op)
+{
+    return op == DF_OP_RELU || op == DF_OP_CLIP || op == DF_OP_LEAKYRELU || op == DF_OP_SIGMOID ||
+           op == DF_OP_HARDSIGMOID || op == DF_OP_HARDSWISH || op == DF_OP_TANH;
+}
+
+df_status df_simplify(df_graph *g)
+{
+    df_status st = remove_identities(g);
+    if (st != DF_OK)
+        return st;
+    for (int i = 0; i < g->n_nodes && st == DF_OK; i++) {
+        if (g->nodes[i].dead)
+            continue;
+        if (g->nodes[i].op == DF_OP_BATCHNORM)
+            st = fold_batchnorm(g, i);
+    }
+    for (int i = 0; i < g->n_nodes && st == DF_OK; i++) {
+        if (g->nodes[i].dead)
+            continue;
+        if (g->nodes[i].op == DF_OP_ADD)
+            st = fuse_residual_add(g, i);
+        else if (is_activation(g->nodes[i].op))
+            st = fuse_activation(g, i);
+    }
+    return st;
+}

@@ -1,0 +1,66 @@
+/* The compiled program: what the executor runs.
+ *
+ * compile.c turns an optimised graph (storage-order shapes, see graph.h) into
+ * a list of steps with every parameter precomputed and weights packed, and
+ * memplan.c gives every non-constant value an offset in one arena whose size
+ * is known before the first run. A program is immutable and shared by all
+ * sessions of a model. */
+#ifndef DF_PLAN_PROGRAM_H
+#define DF_PLAN_PROGRAM_H
+
+#include "graph/graph.h"
+#include "kernels/kernels.h"
+
+typedef void (*df_conv_rows_fn)(const df_conv_params *p, const float *const *in_rows,
+                                float *const *out_rows, const float *const *res_rows, int y0,
+                                int y1);
+
+typedef struct df_step {
+    df_op op;
+    const df_node *node;  /* names, inputs and outputs (value indices) */
+    int64_t flops;
+
+    /* spatial ops */
+    df_conv_params conv;
+    df_conv_rows_fn conv_rows;
+    void *conv_packed;    /* owned: packed weights of a fast kernel */
+    float *weight_ohwi;   /* owned: conv weights in the reference layout */
+    df_pool_params pool;
+    int batch;            /* images */
+
+    /* elementwise and movement */
+    int rank;
+    int64_t out_dims[DF_MAX_RANK];
+    int64_t in_dims[DF_MAX_RANK];
+    int64_t a_strides[DF_MAX_RANK], b_strides[DF_MAX_RANK];
+    int perm[DF_MAX_RANK];
+    int reduce[DF_MAX_RANK];
+    int64_t starts[DF_MAX_RANK], steps[DF_MAX_RANK];
+    int64_t outer, inner, axis_n;
+    int64_t *sizes;       /* owned: concat/split part sizes */
+    float alpha, beta;
+    int trans_a, trans_b;
+    df_act act;
+    df_pad_mode pad_mode;
+    float *scale, *shift; /* owned: unfused BatchNormalization */
+    int64_t m, n, k, batch_count; /* gemm / matmul */
+    int64_t *a_offsets, *b_offsets; /* owned: matmul batch offsets */
+} df_step;
+
+typedef struct df_program {
+    df_graph *graph;      /* owned */
+    df_step *steps;
+    int n_steps;
+    size_t *offsets;      /* per value: arena offset; SIZE_MAX for constants */
+    size_t arena_bytes;
+    size_t zero_row_floats;
+    int64_t flops;
+} df_program;
+
+df_status df_compile(df_graph *g, df_program **out);
+void df_program_free(df_program *p);
+
+/* Assigns arena offsets to values by their lifetimes over the steps. */
+df_status df_plan_memory(df_program *p);
+
+#endif
