@@ -219,9 +219,12 @@ df_status df_model_open_memory(const void *data, size_t size, const char *name,
     for (int v = 0; v < g->n_values; v++)
         if (g->values[v].data)
             m->weight_bytes += df_value_bytes(&g->values[v]);
-    for (int i = 0; i < m->program->n_steps; i++)
+    for (int i = 0; i < m->program->n_steps; i++) {
+        const df_conv_params *c = &m->program->steps[i].conv;
         if (m->program->steps[i].weight_ohwi)
-            m->weight_bytes += (size_t)df_value_numel(&g->values[m->program->steps[i].node->in[1]]) * 4;
+            m->weight_bytes += (size_t)c->out_c * (size_t)(c->k_h * c->k_w) *
+                               (size_t)(c->in_c / c->groups) * sizeof(float);
+    }
     if (opt.memory_limit && m->weight_bytes + m->program->arena_bytes > opt.memory_limit) {
         st = df_fail(DF_ERR_MEMORY_LIMIT,
                      "%s: the model needs %zu bytes (weights %zu + activations %zu), over the "

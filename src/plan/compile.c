@@ -413,6 +413,33 @@ static df_status compile_step(const df_graph *g, const df_node *n, df_step *s)
     }
 }
 
+/* Constants that no step reads any more (folded away, or conv weights the step
+ * holds in its own layout) give their memory back. */
+static void release_unused_constants(df_program *p)
+{
+    df_graph *g = p->graph;
+    char *used = calloc((size_t)g->n_values + 1, 1);
+    if (!used)
+        return; /* keeping them is harmless */
+    for (int i = 0; i < p->n_steps; i++) {
+        const df_node *n = p->steps[i].node;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] >= 0 && !(n->op == DF_OP_CONV && k == 1))
+                used[n->in[k]] = 1;
+        if (n->residual >= 0)
+            used[n->residual] = 1;
+    }
+    for (int k = 0; k < g->n_outputs; k++)
+        used[g->outputs[k]] = 1;
+    for (int v = 0; v < g->n_values; v++)
+        if (!used[v] && g->values[v].data) {
+            free(g->values[v].data);
+            g->values[v].data = NULL;
+            g->values[v].rank = -1; /* shape-only now; nobody may read it */
+        }
+    free(used);
+}
+
 df_status df_compile(df_graph *g, df_program **out)
 {
     *out = NULL;
@@ -438,6 +465,8 @@ df_status df_compile(df_graph *g, df_program **out)
     }
     if (st == DF_OK)
         st = df_plan_memory(p);
+    if (st == DF_OK)
+        release_unused_constants(p);
     if (st != DF_OK) {
         p->graph = NULL; /* the caller still owns the graph on failure */
         df_program_free(p);

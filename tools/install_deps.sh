@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs what deepfirst needs to build and test on Debian 12 (run as root or
+# with sudo available). Each package and why it is here: README, "Dependencies".
+set -e
+PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
+      libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
+      libcpuinfo-dev libpthreadpool-dev
+      python3 python3-torch python3-torchvision python3-onnx python3-numpy"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    echo "installing:$missing" >&2
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >&2
+fi
