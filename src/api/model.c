@@ -93,8 +93,8 @@ df_status df_model_open(const char *path, const df_options *options, df_model **
     *model = NULL;
     if (!path)
         return df_fail(DF_ERR_INVALID_ARGUMENT, "df_model_open: path is NULL");
-    void *data;
-    size_t size;
+    void *data = NULL;
+    size_t size = 0;
     df_status st = read_file(path, &data, &size);
     if (st != DF_OK)
         return st;

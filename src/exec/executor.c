@@ -144,6 +144,7 @@ static void run_rows(df_exec *e, const df_step *s, const df_step_rows *rows)
 /* ---- elementwise unary: split into chunks -------------------------------- */
 
 typedef struct unary_task {
+    void (*fn)(df_op op, const float *x, float *y, int64_t n, float a, float b);
     df_op op;
     const float *x;
     float *y;
@@ -156,7 +157,7 @@ static void run_unary_chunk(void *arg, size_t t)
     const unary_task *u = arg;
     int64_t begin = (int64_t)t * u->chunk;
     int64_t len = begin + u->chunk < u->n ? u->chunk : u->n - begin;
-    df_unary_ref(u->op, u->x + begin, u->y + begin, len, u->a, u->b);
+    u->fn(u->op, u->x + begin, u->y + begin, len, u->a, u->b);
 }
 
 static df_status run_step(df_exec *e, int i)
@@ -185,8 +186,8 @@ static df_status run_step(df_exec *e, int i)
         return DF_OK;
     case DF_OP_RELU: case DF_OP_SIGMOID: case DF_OP_TANH: case DF_OP_HARDSWISH:
     case DF_OP_NEG: case DF_OP_SQRT: case DF_OP_EXP: case DF_OP_ABS: case DF_OP_LEAKYRELU:
-    case DF_OP_HARDSIGMOID: case DF_OP_CLIP: {
-        unary_task u = {s->op, in0, out, df_value_numel(y), 0, s->alpha, s->beta};
+    case DF_OP_HARDSIGMOID: case DF_OP_CLIP: case DF_OP_SILU: {
+        unary_task u = {s->unary, s->op, in0, out, df_value_numel(y), 0, s->alpha, s->beta};
         int chunks = e->threads > 1 && u.n >= 16384 ? 4 * e->threads : 1;
         u.chunk = (u.n + chunks - 1) / chunks;
         pthreadpool_parallelize_1d(e->pool, run_unary_chunk, &u, (size_t)((u.n + u.chunk - 1) / u.chunk), 0);

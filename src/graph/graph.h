@@ -45,6 +45,8 @@ typedef enum df_op {
     DF_OP_EXPAND,
     /* shape computation (folded at load) */
     DF_OP_SHAPE, DF_OP_CONSTANT, DF_OP_CONSTANTOFSHAPE, DF_OP_RANGE,
+    /* made by passes, never read from a file: x * sigmoid(x) */
+    DF_OP_SILU,
     DF_OP_COUNT_
 } df_op;
 
@@ -54,7 +56,7 @@ const char *df_op_name(df_op op);
 /* Activation fused into the op that produces its input (epilogue). */
 typedef enum df_act {
     DF_ACT_NONE = 0, DF_ACT_RELU, DF_ACT_CLIP, DF_ACT_LEAKYRELU, DF_ACT_SIGMOID,
-    DF_ACT_HARDSIGMOID, DF_ACT_HARDSWISH, DF_ACT_TANH
+    DF_ACT_HARDSIGMOID, DF_ACT_HARDSWISH, DF_ACT_TANH, DF_ACT_SILU
 } df_act;
 
 typedef enum df_attr_type {

@@ -36,6 +36,7 @@ static inline float df_act_apply(df_act act, float x, float a, float b)
         return x * (v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v));
     }
     case DF_ACT_TANH: return tanhf(x);
+    case DF_ACT_SILU: return x / (1.0f + expf(-x));
     }
     return x;
 }
@@ -84,7 +85,7 @@ void df_global_pool_ref(const float *x, float *y, int64_t n, int64_t hw, int64_t
 
 /* ---- elementwise ---------------------------------------------------------- */
 
-/* y[i] = f(x[i]) for the activations (via df_act_apply) and NEG, SQRT, EXP, ABS. */
+/* y[i] = f(x[i]) for the activations (via df_act_apply), SILU, and NEG, SQRT, EXP, ABS. */
 void df_unary_ref(df_op op, const float *x, float *y, int64_t n, float a, float b);
 
 /* Broadcasting binary op over a common output shape y_dims (rank <= DF_MAX_RANK).

@@ -199,7 +199,7 @@ static int is_unary(df_op op)
     return op == DF_OP_RELU || op == DF_OP_CLIP || op == DF_OP_LEAKYRELU || op == DF_OP_SIGMOID ||
            op == DF_OP_HARDSIGMOID || op == DF_OP_HARDSWISH || op == DF_OP_TANH ||
            op == DF_OP_NEG || op == DF_OP_SQRT || op == DF_OP_EXP || op == DF_OP_ABS ||
-           op == DF_OP_IDENTITY || op == DF_OP_DROPOUT;
+           op == DF_OP_IDENTITY || op == DF_OP_DROPOUT || op == DF_OP_SILU;
 }
 
 static int is_binary(df_op op)

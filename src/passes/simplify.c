@@ -4,7 +4,8 @@
  *   - a residual Add of a Conv's output and an earlier value becomes the Conv's
  *     residual input, added in the Conv's output loop;
  *   - an activation after a Conv (or after a fused Add) becomes its epilogue;
- *   - a zero constant Pad in front of a Conv becomes the Conv's padding.
+ *   - x * Sigmoid(x) becomes one SiLU op, x * HardSigmoid(x) (alpha 1/6, beta
+ *     1/2) one HardSwish op, as exporters spell them out at opset 13;
  * Each rewrite only fires when the intermediate value has one consumer and is
  * not a graph output, so no one else can observe the value that vanishes. */
 #include <math.h>
@@ -195,6 +196,7 @@ static df_status fuse_activation(df_graph *g, int act_index)
     case DF_OP_SIGMOID: act = DF_ACT_SIGMOID; break;
     case DF_OP_TANH: act = DF_ACT_TANH; break;
     case DF_OP_HARDSWISH: act = DF_ACT_HARDSWISH; break;
+    case DF_OP_SILU: act = DF_ACT_SILU; break;
     case DF_OP_LEAKYRELU: act = DF_ACT_LEAKYRELU; a = df_attr_float(n, "alpha", 0.01f); break;
     case DF_OP_HARDSIGMOID:
         act = DF_ACT_HARDSIGMOID;
@@ -237,7 +239,50 @@ static df_status fuse_activation(df_graph *g, int act_index)
 static int is_activation(df_op op)
 {
     return op == DF_OP_RELU || op == DF_OP_CLIP || op == DF_OP_LEAKYRELU || op == DF_OP_SIGMOID ||
-           op == DF_OP_HARDSIGMOID || op == DF_OP_HARDSWISH || op == DF_OP_TANH;
+           op == DF_OP_HARDSIGMOID || op == DF_OP_HARDSWISH || op == DF_OP_TANH ||
+           op == DF_OP_SILU;
+}
+
+/* Mul(x, g(x)) with g = Sigmoid or HardSigmoid(1/6, 1/2), where g(x) is read by
+ * the Mul alone: the Mul becomes SiLU(x) or HardSwish(x) and g dies. */
+static df_status fuse_gated_activation(df_graph *g, int mul_index)
+{
+    df_node *mul = &g->nodes[mul_index];
+    for (int side = 0; side < 2; side++) {
+        int x = mul->in[side], gate = mul->in[1 - side];
+        int gate_index = gate >= 0 ? g->values[gate].producer : -1;
+        if (x < 0 || gate_index < 0 || !private_value(g, gate))
+            continue;
+        df_node *gn = &g->nodes[gate_index];
+        if (gn->dead || gn->in[0] != x || g->values[x].dtype != DF_DT_F32)
+            continue;
+        df_op fused;
+        const char *type;
+        if (gn->op == DF_OP_SIGMOID) {
+            fused = DF_OP_SILU;
+            type = "SiLU";
+        } else if (gn->op == DF_OP_HARDSIGMOID &&
+                   fabsf(df_attr_float(gn, "alpha", 0.2f) - 1.0f / 6.0f) < 1e-7f &&
+                   df_attr_float(gn, "beta", 0.5f) == 0.5f) {
+            fused = DF_OP_HARDSWISH;
+            type = "HardSwish";
+        } else {
+            continue;
+        }
+        char *t = malloc(strlen(type) + 1);
+        if (!t)
+            return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while fusing ops");
+        strcpy(t, type);
+        free(mul->op_type);
+        mul->op_type = t;
+        mul->op = fused;
+        mul->in[0] = x;
+        mul->n_in = 1;
+        gn->dead = 1;
+        df_graph_count_uses(g);
+        return DF_OK;
+    }
+    return DF_OK;
 }
 
 df_status df_simplify(df_graph *g)
@@ -250,6 +295,10 @@ df_status df_simplify(df_graph *g)
             continue;
         if (g->nodes[i].op == DF_OP_BATCHNORM)
             st = fold_batchnorm(g, i);
+    }
+    for (int i = 0; i < g->n_nodes && st == DF_OK; i++) {
+        if (!g->nodes[i].dead && g->nodes[i].op == DF_OP_MUL && g->nodes[i].n_in == 2)
+            st = fuse_gated_activation(g, i);
     }
     for (int i = 0; i < g->n_nodes && st == DF_OK; i++) {
         if (g->nodes[i].dead)

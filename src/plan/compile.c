@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kernels/dispatch.h"
+#include "kernels/x86/eltwise_avx2.h"
 #include "plan/program.h"
 
 static df_status oom(void) { return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while compiling"); }
@@ -25,6 +26,13 @@ static int64_t prod(const int64_t *d, int from, int to)
 }
 
 static int64_t norm_axis(int64_t axis, int rank) { return axis < 0 ? axis + rank : axis; }
+
+static void (*select_unary(df_op op))(df_op, const float *, float *, int64_t, float, float)
+{
+    if (strcmp(df_kernel_isa(), "avx2+fma") == 0 && df_unary_has_avx2(op))
+        return df_unary_avx2;
+    return df_unary_ref;
+}
 
 static df_status compile_conv(const df_graph *g, const df_node *n, df_step *s)
 {
@@ -257,17 +265,21 @@ static df_status compile_step(const df_graph *g, const df_node *n, df_step *s)
         return DF_OK;
     }
     case DF_OP_RELU: case DF_OP_SIGMOID: case DF_OP_TANH: case DF_OP_HARDSWISH:
-    case DF_OP_NEG: case DF_OP_SQRT: case DF_OP_EXP: case DF_OP_ABS:
+    case DF_OP_NEG: case DF_OP_SQRT: case DF_OP_EXP: case DF_OP_ABS: case DF_OP_SILU:
         s->flops = df_value_numel(y);
+        s->unary = select_unary(n->op);
         return DF_OK;
     case DF_OP_LEAKYRELU:
         s->alpha = df_attr_float(n, "alpha", 0.01f);
+        s->unary = select_unary(n->op);
         return DF_OK;
     case DF_OP_HARDSIGMOID:
         s->alpha = df_attr_float(n, "alpha", 0.2f);
         s->beta = df_attr_float(n, "beta", 0.5f);
+        s->unary = select_unary(n->op);
         return DF_OK;
     case DF_OP_CLIP:
+        s->unary = select_unary(n->op);
         s->alpha = -INFINITY;
         s->beta = INFINITY;
         for (int k = 1; k < n->n_in && k < 3; k++) {

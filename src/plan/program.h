@@ -29,6 +29,7 @@ typedef struct df_step {
     int batch;            /* images */
 
     /* elementwise and movement */
+    void (*unary)(df_op op, const float *x, float *y, int64_t n, float a, float b);
     int rank;
     int64_t out_dims[DF_MAX_RANK];
     int64_t in_dims[DF_MAX_RANK];

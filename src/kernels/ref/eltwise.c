@@ -24,6 +24,7 @@ static int op_activation(df_op op, df_act *act)
     case DF_OP_HARDSIGMOID: *act = DF_ACT_HARDSIGMOID; return 1;
     case DF_OP_HARDSWISH: *act = DF_ACT_HARDSWISH; return 1;
     case DF_OP_TANH: *act = DF_ACT_TANH; return 1;
+    case DF_OP_SILU: *act = DF_ACT_SILU; return 1;
     default: return 0;
     }
 }

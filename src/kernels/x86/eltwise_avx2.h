@@ -1,0 +1,12 @@
+/* AVX2/FMA elementwise kernels (eltwise_avx2.c). Same semantics as
+ * df_unary_ref; call only when df_kernel_isa() says "avx2+fma". */
+#ifndef DF_KERNELS_X86_ELTWISE_AVX2_H
+#define DF_KERNELS_X86_ELTWISE_AVX2_H
+
+#include "kernels/kernels.h"
+
+/* 1 when op has a vector form here; other ops are passed to the reference. */
+int df_unary_has_avx2(df_op op);
+void df_unary_avx2(df_op op, const float *x, float *y, int64_t n, float a, float b);
+
+#endif
