@@ -15,6 +15,7 @@
 #include "loader/loader.h"
 
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,6 +320,19 @@ static void *copy_tensor_data(const Onnx__TensorProto *t, size_t numel, df_dtype
         for (size_t i = 0; i < numel; i++)
             out[i] = raw ? raw[i] != 0 : t->int32_data[i] != 0;
         break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
+        for (size_t i = 0; i < numel; i++) {
+            double x;
+            if (raw)
+                memcpy(&x, raw + 8 * i, 8);
+            else
+                x = t->double_data[i];
+            /* out-of-range doubles would be undefined behaviour in the cast */
+            float f = x != x ? (float)x : x > 3.4028234663852886e38 ? INFINITY
+                                        : x < -3.4028234663852886e38 ? -INFINITY : (float)x;
+            memcpy(out + 4 * i, &f, 4);
+        }
+        break;
     }
     return out;
 }
@@ -335,14 +349,17 @@ static df_status load_tensor(loader *L, const Onnx__TensorProto *t, const char *
         return df_fail(DF_ERR_UNSUPPORTED, "%s: %s: segmented tensors are not supported", L->src,
                        what);
 
-    /* INT32 is accepted as data but stored as int64, the IR's integer type. */
+    /* INT32 is accepted as data but stored as int64, the IR's integer type.
+     * DOUBLE constants (PyTorch exports Python floats as such, then casts them)
+     * are narrowed to float32, the only float type deepfirst computes in. */
     int32_t onnx_dt = t->has_data_type ? t->data_type : 0;
-    df_dtype dt = onnx_dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ? DF_DT_I64
-                                                                   : df_dtype_from_onnx(onnx_dt);
+    df_dtype dt = onnx_dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32    ? DF_DT_I64
+                  : onnx_dt == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? DF_DT_F32
+                                                                     : df_dtype_from_onnx(onnx_dt);
     if (dt == DF_DT_UNDEFINED)
         return df_fail(DF_ERR_UNSUPPORTED,
-                       "%s: %s has data type %s (%d); only FLOAT, INT64, INT32 and BOOL tensors "
-                       "are supported",
+                       "%s: %s has data type %s (%d); only FLOAT, DOUBLE, INT64, INT32 and BOOL "
+                       "tensors are supported",
                        L->src, what, onnx_dtype_name(onnx_dt), (int)onnx_dt);
 
     int64_t numel;
@@ -354,9 +371,10 @@ static df_status load_tensor(loader *L, const Onnx__TensorProto *t, const char *
                             : onnx_dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? 4
                             : onnx_dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ? 4
                                                                               : 8;
-    size_t typed_count = onnx_dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT   ? t->n_float_data
-                         : onnx_dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? t->n_int64_data
-                                                                           : t->n_int32_data;
+    size_t typed_count = onnx_dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT    ? t->n_float_data
+                         : onnx_dt == ONNX__TENSOR_PROTO__DATA_TYPE__INT64  ? t->n_int64_data
+                         : onnx_dt == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ? t->n_double_data
+                                                                            : t->n_int32_data;
     if (t->has_raw_data) {
         if (typed_count > 0)
             return df_fail(DF_ERR_INVALID_MODEL, "%s: %s has both raw_data and typed data",
