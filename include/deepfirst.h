@@ -72,6 +72,10 @@ typedef struct df_options {
     int threads;         /* worker threads per session; 0 = cores available to the process */
     size_t memory_limit; /* bytes of weights plus activations; 0 = no limit */
     df_schedule schedule;
+    /* Experiments and tests; leave 0 for the planner's choice. */
+    int band_rows;       /* depth first: output rows per band of every segment */
+    int segment_max_ops; /* depth first: at most this many ops per segment */
+    unsigned plan_seed;  /* nonzero: segment cuts and band heights drawn at random */
 } df_options;
 
 typedef struct df_tensor_info {
@@ -138,7 +142,8 @@ typedef struct df_op_profile {
     int64_t dims[DF_MAX_RANK]; /* output shape, ONNX order */
     int64_t flops;
     double start_us;     /* since the start of the run */
-    double duration_us;
+    double duration_us;  /* depth first: the whole segment's time on its first op, 0 on the rest */
+    int segment;         /* depth-first segment the op ran in, or -1 */
 } df_op_profile;
 
 df_status df_session_enable_profiling(df_session *session, int enable);

@@ -11,6 +11,7 @@
 #include "loader/loader.h"
 #include "passes/passes.h"
 #include "plan/program.h"
+#include "plan/segment.h"
 
 typedef struct op_count {
     char *op_type;
@@ -181,10 +182,10 @@ df_status df_model_open_memory(const void *data, size_t size, const char *name,
     const char *source = name ? name : "<memory>";
     if (opt.threads < 0 || opt.threads > 1024)
         return df_fail(DF_ERR_INVALID_ARGUMENT, "threads must be between 0 and 1024, not %d", opt.threads);
-    if (opt.schedule == DF_SCHEDULE_DEPTH)
-        return df_fail(DF_ERR_UNSUPPORTED, "%s: the depth-first schedule is not implemented yet; "
-                       "use the layer schedule", source);
-    if (opt.schedule != DF_SCHEDULE_AUTO && opt.schedule != DF_SCHEDULE_LAYER)
+    if (opt.band_rows < 0 || opt.segment_max_ops < 0)
+        return df_fail(DF_ERR_INVALID_ARGUMENT, "band_rows and segment_max_ops must not be negative");
+    if (opt.schedule != DF_SCHEDULE_AUTO && opt.schedule != DF_SCHEDULE_LAYER &&
+        opt.schedule != DF_SCHEDULE_DEPTH)
         return df_fail(DF_ERR_INVALID_ARGUMENT, "unknown schedule %d", (int)opt.schedule);
 
     df_model *m = calloc(1, sizeof *m);
@@ -209,8 +210,9 @@ df_status df_model_open_memory(const void *data, size_t size, const char *name,
     }
     if (st == DF_OK)
         st = df_assign_layout(g);
+    df_plan_overrides over = {opt.band_rows, opt.segment_max_ops, opt.plan_seed};
     if (st == DF_OK)
-        st = df_compile(g, &m->program);
+        st = df_compile(g, opt.schedule, m->threads, &over, &m->program);
     if (st != DF_OK) {
         df_graph_free(g);
         df_model_close(m);
@@ -284,7 +286,7 @@ df_status df_model_get_stats(const df_model *m, df_model_stats *s)
     s->peak_bytes = m->program->arena_bytes;
     s->ops = m->program->n_steps;
     s->threads = m->threads;
-    s->schedule = DF_SCHEDULE_LAYER;
+    s->schedule = m->program->schedule;
     return DF_OK;
 }
 

@@ -7,6 +7,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "exec/executor.h"
 
+#include <stdint.h>
+#include "plan/segment.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,9 +22,79 @@ static void *value_ptr(const df_exec *e, int v)
     return e->arena + e->program->offsets[v];
 }
 
-static int is_row_step(df_op op)
+static int is_nhwc_activation(const df_program *p, int v)
 {
-    return op == DF_OP_CONV || op == DF_OP_MAXPOOL || op == DF_OP_AVGPOOL;
+    const df_value *val = &p->graph->values[v];
+    return val->nhwc && val->rank == 4 && !val->data && p->offsets[v] != SIZE_MAX;
+}
+
+float **df_exec_rows(const df_exec *e, int v, int image)
+{
+    const df_value *val = &e->program->graph->values[v];
+    return e->value_rows[v] + (size_t)image * (size_t)val->dims[1];
+}
+
+static df_status build_row_tables(df_exec *e)
+{
+    const df_program *p = e->program;
+    const df_graph *g = p->graph;
+    size_t total = 0;
+    for (int v = 0; v < g->n_values; v++)
+        if (is_nhwc_activation(p, v))
+            total += (size_t)(g->values[v].dims[0] * g->values[v].dims[1]);
+    size_t lane_tables = 0;
+    for (int s = 0; s < p->n_segments; s++)
+        lane_tables += (size_t)p->segments[s].lanes * (size_t)p->segments[s].n;
+    for (int s = 0; s < p->n_segments; s++) {
+        const df_segment *seg = &p->segments[s];
+        for (int j = 0; j < seg->n; j++)
+            total += (size_t)seg->lanes * (size_t)seg->steps[j].out_h;
+    }
+    e->value_rows_block = malloc((total ? total : 1) * sizeof(float *));
+    e->value_rows = calloc((size_t)g->n_values + 1, sizeof *e->value_rows);
+    e->lane_rows = calloc(lane_tables + 1, sizeof *e->lane_rows);
+    e->seg_base = calloc((size_t)p->n_segments + 1, sizeof *e->seg_base);
+    if (!e->value_rows_block || !e->value_rows || !e->lane_rows || !e->seg_base)
+        return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory: row tables");
+    float **next = e->value_rows_block;
+    for (int v = 0; v < g->n_values; v++) {
+        if (!is_nhwc_activation(p, v))
+            continue;
+        const df_value *val = &g->values[v];
+        size_t rows = (size_t)(val->dims[0] * val->dims[1]);
+        size_t row = (size_t)(val->dims[2] * val->dims[3]);
+        float *base = (float *)(e->arena + p->offsets[v]);
+        e->value_rows[v] = next;
+        for (size_t r = 0; r < rows; r++)
+            next[r] = base + r * row;
+        next += rows;
+    }
+    size_t k = 0;
+    for (int s = 0; s < p->n_segments; s++) {
+        const df_segment *seg = &p->segments[s];
+        e->seg_base[s] = (int)k;
+        for (int lane = 0; lane < seg->lanes; lane++) {
+            char *lane_base = e->arena + seg->scratch_offset + (size_t)lane * seg->lane_bytes;
+            int strip = seg->strips > 1 ? lane : 0;
+            for (int j = 0; j < seg->n; j++, k++) {
+                const df_seg_step *st = &seg->steps[j];
+                if (st->full && seg->strips == 1)
+                    continue; /* written through value_rows, per image */
+                e->lane_rows[k] = next;
+                float *ring = (float *)(lane_base + st->lane_offset);
+                size_t row = st->row_bytes / sizeof(float);
+                for (int r = 0; r < st->out_h; r++) {
+                    int slot;
+                    if (df_segment_row_slot(seg, strip, j, r, &slot))
+                        next[r] = ring + (size_t)slot * row;
+                    else
+                        next[r] = e->value_rows[st->value][r]; /* one image when striped */
+                }
+                next += st->out_h;
+            }
+        }
+    }
+    return DF_OK;
 }
 
 df_status df_exec_init(df_exec *e, const df_program *p, int threads)
@@ -30,41 +103,16 @@ df_status df_exec_init(df_exec *e, const df_program *p, int threads)
     e->program = p;
     e->threads = threads;
     e->arena = aligned_alloc(64, p->arena_bytes ? (p->arena_bytes + 63) / 64 * 64 : 64);
-    e->rows = calloc((size_t)(p->n_steps ? p->n_steps : 1), sizeof *e->rows);
     e->profile = calloc((size_t)(p->n_steps ? p->n_steps : 1), sizeof *e->profile);
-    if (!e->arena || !e->rows || !e->profile) {
+    if (!e->arena || !e->profile) {
         df_exec_release(e);
         return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory: session arena of %zu bytes",
                        p->arena_bytes);
     }
-    const df_graph *g = p->graph;
-    for (int i = 0; i < p->n_steps; i++) {
-        const df_step *s = &p->steps[i];
-        if (!is_row_step(s->op))
-            continue;
-        const df_value *x = &g->values[s->node->in[0]], *y = &g->values[s->node->out[0]];
-        int64_t in_h = x->dims[1], out_h = y->dims[1], n = x->dims[0];
-        size_t in_row = (size_t)(x->dims[2] * x->dims[3]), out_row = (size_t)(y->dims[2] * y->dims[3]);
-        df_step_rows *r = &e->rows[i];
-        r->in = malloc((size_t)(n * in_h) * sizeof *r->in);
-        r->out = malloc((size_t)(n * out_h) * sizeof *r->out);
-        if (s->node->residual >= 0)
-            r->res = malloc((size_t)(n * out_h) * sizeof *r->res);
-        if (!r->in || !r->out || (s->node->residual >= 0 && !r->res)) {
-            df_exec_release(e);
-            return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory: row tables");
-        }
-        const float *xin = value_ptr(e, s->node->in[0]);
-        float *yout = value_ptr(e, s->node->out[0]);
-        for (int64_t k = 0; k < n * in_h; k++)
-            r->in[k] = xin + (size_t)k * in_row;
-        for (int64_t k = 0; k < n * out_h; k++)
-            r->out[k] = yout + (size_t)k * out_row;
-        if (r->res) {
-            const float *res = value_ptr(e, s->node->residual);
-            for (int64_t k = 0; k < n * out_h; k++)
-                r->res[k] = res + (size_t)k * out_row;
-        }
+    df_status st = build_row_tables(e);
+    if (st != DF_OK) {
+        df_exec_release(e);
+        return st;
     }
     if (threads > 1) {
         e->pool = pthreadpool_create((size_t)threads);
@@ -78,14 +126,10 @@ df_status df_exec_init(df_exec *e, const df_program *p, int threads)
 
 void df_exec_release(df_exec *e)
 {
-    if (e->rows) {
-        for (int i = 0; i < e->program->n_steps; i++) {
-            free(e->rows[i].in);
-            free(e->rows[i].out);
-            free(e->rows[i].res);
-        }
-    }
-    free(e->rows);
+    free(e->value_rows_block);
+    free(e->value_rows);
+    free(e->lane_rows);
+    free(e->seg_base);
     free(e->profile);
     free(e->arena);
     if (e->pool)
@@ -97,7 +141,7 @@ void df_exec_release(df_exec *e)
 
 typedef struct band_task {
     const df_step *step;
-    const df_step_rows *rows;
+    float **in, **out, **res; /* image 0's rows; images follow */
     int in_h, out_h, band_h, bands;
 } band_task;
 
@@ -107,19 +151,22 @@ static void run_band(void *arg, size_t t)
     int image = (int)(t / (size_t)bt->bands), band = (int)(t % (size_t)bt->bands);
     int y0 = band * bt->band_h;
     int y1 = y0 + bt->band_h < bt->out_h ? y0 + bt->band_h : bt->out_h;
-    const float *const *in = bt->rows->in + (size_t)image * bt->in_h;
-    float *const *out = bt->rows->out + (size_t)image * bt->out_h;
+    const float *const *in = (const float *const *)bt->in + (size_t)image * bt->in_h;
+    float *const *out = bt->out + (size_t)image * bt->out_h;
     if (bt->step->op == DF_OP_CONV) {
-        const float *const *res = bt->rows->res ? bt->rows->res + (size_t)image * bt->out_h : NULL;
+        const float *const *res = bt->res ? (const float *const *)bt->res + (size_t)image * bt->out_h : NULL;
         bt->step->conv_rows(&bt->step->conv, in, out, res, y0, y1);
     } else {
         df_pool_rows_ref(&bt->step->pool, in, out, y0, y1);
     }
 }
 
-static void run_rows(df_exec *e, const df_step *s, const df_step_rows *rows)
+static void run_rows(df_exec *e, const df_step *s)
 {
-    band_task bt = {.step = s, .rows = rows};
+    band_task bt = {.step = s};
+    bt.in = e->value_rows[s->node->in[0]];
+    bt.out = e->value_rows[s->node->out[0]];
+    bt.res = s->node->residual >= 0 ? e->value_rows[s->node->residual] : NULL;
     if (s->op == DF_OP_CONV) {
         bt.in_h = s->conv.in_h;
         bt.out_h = s->conv.out_h;
@@ -175,7 +222,7 @@ static df_status run_step(df_exec *e, int i)
     case DF_OP_CONV:
     case DF_OP_MAXPOOL:
     case DF_OP_AVGPOOL:
-        run_rows(e, s, &e->rows[i]);
+        run_rows(e, s);
         return DF_OK;
     case DF_OP_GLOBALAVGPOOL:
     case DF_OP_GLOBALMAXPOOL:
@@ -283,6 +330,22 @@ static df_status run_step(df_exec *e, int i)
     }
 }
 
+static void fill_profile(df_exec *e, int i, double start_us, double duration_us)
+{
+    const df_program *p = e->program;
+    const df_step *s = &p->steps[i];
+    const df_value *y = &p->graph->values[s->node->out[0]];
+    df_op_profile *op = &e->profile[i];
+    op->name = s->node->name;
+    op->op_type = s->node->fused_types ? s->node->fused_types : s->node->op_type;
+    op->rank = y->rank;
+    memcpy(op->dims, y->onnx_dims, sizeof op->dims);
+    op->flops = s->flops;
+    op->start_us = start_us;
+    op->duration_us = duration_us;
+    op->segment = s->segment;
+}
+
 static double now_us(void)
 {
     struct timespec ts;
@@ -301,20 +364,25 @@ df_status df_exec_run(df_exec *e, const float *const *inputs, float *const *outp
     double t0 = e->profiling ? now_us() : 0.0;
     for (int i = 0; i < p->n_steps; i++) {
         double start = e->profiling ? now_us() : 0.0;
-        df_status st = run_step(e, i);
+        df_status st = DF_OK;
+        int seg = p->steps[i].segment;
+        if (seg >= 0) {
+            df_exec_segment(e, seg);
+            /* a segment's time is reported on its first step; the others get 0 */
+            if (e->profiling) {
+                for (int k = i; k <= p->segments[seg].last; k++) {
+                    fill_profile(e, k, start - t0, 0.0);
+                }
+                e->profile[i].duration_us = now_us() - start;
+            }
+            i = p->segments[seg].last;
+            continue;
+        }
+        st = run_step(e, i);
         if (st != DF_OK)
             return st;
         if (e->profiling) {
-            const df_step *s = &p->steps[i];
-            const df_value *y = &g->values[s->node->out[0]];
-            df_op_profile *op = &e->profile[i];
-            op->name = s->node->name;
-            op->op_type = s->node->fused_types ? s->node->fused_types : s->node->op_type;
-            op->rank = y->rank;
-            memcpy(op->dims, y->onnx_dims, sizeof op->dims);
-            op->flops = s->flops;
-            op->start_us = start - t0;
-            op->duration_us = now_us() - start;
+            fill_profile(e, i, start - t0, now_us() - start);
         }
     }
     for (int k = 0; k < g->n_outputs; k++) {

@@ -6,17 +6,18 @@
 
 #include "plan/program.h"
 
-/* Row-pointer tables of one spatial step, indexed [image * rows + row]. */
-typedef struct df_step_rows {
-    const float **in;
-    float **out;
-    const float **res;
-} df_step_rows;
-
 typedef struct df_exec {
     const df_program *program;
     char *arena;
-    df_step_rows *rows; /* per step; zeroed for non-spatial steps */
+    /* Row-pointer tables. value_rows[v]: the N*H rows of an NHWC activation in
+     * the arena ([image * H + row]), NULL for other values. lane_rows[k] for
+     * k = seg_base[s] + lane * n + j: the H rows of local step j of segment s
+     * as lane `lane` sees them (ring slots, halo scratch or whole-tensor rows),
+     * NULL where the lane writes the whole tensor directly. */
+    float **value_rows_block;
+    float ***value_rows;
+    float ***lane_rows;
+    int *seg_base;
     pthreadpool_t pool; /* NULL: run on the calling thread */
     int threads;
     df_op_profile *profile; /* per step, when profiling */
@@ -25,6 +26,13 @@ typedef struct df_exec {
 
 df_status df_exec_init(df_exec *e, const df_program *p, int threads);
 void df_exec_release(df_exec *e);
+
+/* Runs segment s (depth first): all its steps, all images. */
+void df_exec_segment(df_exec *e, int s);
+/* Runs local step j of segment s on rows [y0, y1) of one image for one lane. */
+void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0, int y1);
+/* Row table of value v for one image: whole tensor. */
+float **df_exec_rows(const df_exec *e, int v, int image);
 
 /* Inputs and outputs in graph order, float32; values are copied in and out. */
 df_status df_exec_run(df_exec *e, const float *const *inputs, float *const *outputs);

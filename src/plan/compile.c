@@ -9,6 +9,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/x86/eltwise_avx2.h"
 #include "plan/program.h"
+#include "plan/segment.h"
 
 static df_status oom(void) { return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while compiling"); }
 
@@ -452,7 +453,8 @@ static void release_unused_constants(df_program *p)
     free(used);
 }
 
-df_status df_compile(df_graph *g, df_program **out)
+df_status df_compile(df_graph *g, df_schedule schedule, int threads,
+                     const df_plan_overrides *over, df_program **out)
 {
     *out = NULL;
     df_program *p = calloc(1, sizeof *p);
@@ -475,6 +477,9 @@ df_status df_compile(df_graph *g, df_program **out)
         st = compile_step(g, &g->nodes[i], &p->steps[p->n_steps++]);
         p->flops += p->steps[p->n_steps - 1].flops;
     }
+    if (st == DF_OK)
+        st = df_plan_segments(p, schedule, threads, over);
+    p->schedule = p->n_segments > 0 ? DF_SCHEDULE_DEPTH : DF_SCHEDULE_LAYER;
     if (st == DF_OK)
         st = df_plan_memory(p);
     if (st == DF_OK)
@@ -502,6 +507,7 @@ void df_program_free(df_program *p)
         free(s->a_offsets);
         free(s->b_offsets);
     }
+    df_segments_free(p);
     free(p->steps);
     free(p->offsets);
     df_graph_free(p->graph);

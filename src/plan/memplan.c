@@ -1,7 +1,9 @@
 /* Memory plan: one arena for all activations of a run.
  *
- * Every non-constant value lives from the step that produces it (graph inputs:
- * from the start) to the last step that reads it (graph outputs: to the end).
+ * Every non-constant value lives from the unit of work (a step, or a whole
+ * depth-first segment) that produces it (graph inputs: from the start) to the
+ * last unit that reads it (graph outputs: to the end); values a segment keeps
+ * in ring buffers take no room of their own, the rings do while it runs.
  * Walking the steps in order, a step's outputs are placed before its inputs are
  * released, so no kernel ever writes over what it reads; released blocks go to
  * a free list (best fit, coalesced), and the arena grows only when no free
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "plan/program.h"
+#include "plan/segment.h"
 
 enum { ALIGN = 64 };
 
@@ -86,6 +89,28 @@ static size_t allocate(allocator *a, size_t size)
     return offset;
 }
 
+/* A unit of work: one step, or a whole segment [first, last]. */
+static int unit_last(const df_program *p, int i)
+{
+    int seg = p->steps[i].segment;
+    return seg >= 0 ? p->segments[seg].last : i;
+}
+
+/* Values a segment keeps in rings get no room in the arena. */
+static int in_ring(const df_program *p, int i, int v)
+{
+    int seg = p->steps[i].segment;
+    if (seg < 0)
+        return 0;
+    const df_segment *s = &p->segments[seg];
+    return !s->steps[i - s->first].full && s->steps[i - s->first].value == v;
+}
+
+static int step_value(const df_node *n, int k)
+{
+    return k < n->n_in ? n->in[k] : k == n->n_in ? n->residual : n->out[k - n->n_in - 1];
+}
+
 df_status df_plan_memory(df_program *p)
 {
     df_graph *g = p->graph;
@@ -101,16 +126,15 @@ df_status df_plan_memory(df_program *p)
         last_use[v] = -2; /* never used */
         p->offsets[v] = SIZE_MAX;
     }
+    /* lifetimes in units of work, numbered by their first step */
     for (int i = 0; i < p->n_steps; i++) {
         const df_node *n = p->steps[i].node;
-        for (int k = 0; k < n->n_in; k++)
-            if (n->in[k] >= 0)
-                last_use[n->in[k]] = i;
-        if (n->residual >= 0)
-            last_use[n->residual] = i;
-        for (int k = 0; k < n->n_out; k++)
-            if (n->out[k] >= 0 && last_use[n->out[k]] < i)
-                last_use[n->out[k]] = i; /* an unused output still needs room */
+        int unit = p->steps[i].segment >= 0 ? p->segments[p->steps[i].segment].first : i;
+        for (int k = 0; k < n->n_in + 1 + n->n_out; k++) {
+            int v = step_value(n, k);
+            if (v >= 0 && last_use[v] < unit)
+                last_use[v] = unit; /* an unused output still needs room */
+        }
     }
     for (int k = 0; k < g->n_outputs; k++)
         last_use[g->outputs[k]] = p->n_steps;
@@ -123,21 +147,35 @@ df_status df_plan_memory(df_program *p)
         int v = g->inputs[k];
         p->offsets[v] = allocate(&a, round_up(df_value_bytes(&g->values[v])));
     }
-    for (int i = 0; i < p->n_steps && st == DF_OK; i++) {
-        const df_node *n = p->steps[i].node;
-        for (int k = 0; k < n->n_out; k++) {
-            int v = n->out[k];
-            if (v >= 0 && !g->values[v].data && p->offsets[v] == SIZE_MAX)
-                p->offsets[v] = allocate(&a, round_up(df_value_bytes(&g->values[v])));
+    for (int u = 0; u < p->n_steps && st == DF_OK; u = unit_last(p, u) + 1) {
+        int end = unit_last(p, u);
+        for (int i = u; i <= end; i++) {
+            const df_node *n = p->steps[i].node;
+            for (int k = 0; k < n->n_out; k++) {
+                int v = n->out[k];
+                if (v >= 0 && !g->values[v].data && p->offsets[v] == SIZE_MAX && !in_ring(p, i, v))
+                    p->offsets[v] = allocate(&a, round_up(df_value_bytes(&g->values[v])));
+            }
         }
-        /* release what this step read for the last time (and unused outputs) */
-        for (int k = 0; k < n->n_in + 1 + n->n_out; k++) {
-            int v = k < n->n_in ? n->in[k] : k == n->n_in ? n->residual : n->out[k - n->n_in - 1];
-            if (v < 0 || p->offsets[v] == SIZE_MAX || last_use[v] != i)
-                continue;
-            last_use[v] = -3; /* released: a value listed twice is released once */
-            if (insert_free(&a, p->offsets[v], round_up(df_value_bytes(&g->values[v]))) != 0)
+        if (p->steps[u].segment >= 0) {
+            /* rings live while the segment runs */
+            df_segment *seg = &p->segments[p->steps[u].segment];
+            size_t bytes = round_up((size_t)seg->lanes * seg->lane_bytes);
+            seg->scratch_offset = allocate(&a, bytes);
+            if (insert_free(&a, seg->scratch_offset, bytes) != 0)
                 st = df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while planning memory");
+        }
+        /* release what this unit read for the last time (and unused outputs) */
+        for (int i = u; i <= end && st == DF_OK; i++) {
+            const df_node *n = p->steps[i].node;
+            for (int k = 0; k < n->n_in + 1 + n->n_out; k++) {
+                int v = step_value(n, k);
+                if (v < 0 || p->offsets[v] == SIZE_MAX || last_use[v] != u)
+                    continue;
+                last_use[v] = -3; /* released: a value listed twice is released once */
+                if (insert_free(&a, p->offsets[v], round_up(df_value_bytes(&g->values[v]))) != 0)
+                    st = df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while planning memory");
+            }
         }
     }
     p->arena_bytes = a.peak;

@@ -15,8 +15,11 @@ typedef void (*df_conv_rows_fn)(const df_conv_params *p, const float *const *in_
                                 float *const *out_rows, const float *const *res_rows, int y0,
                                 int y1);
 
+struct df_segment;
+
 typedef struct df_step {
     df_op op;
+    int segment;          /* depth-first segment it belongs to, or -1 */
     const df_node *node;  /* names, inputs and outputs (value indices) */
     int64_t flops;
 
@@ -54,14 +57,21 @@ typedef struct df_program {
     int n_steps;
     size_t *offsets;      /* per value: arena offset; SIZE_MAX for constants */
     size_t arena_bytes;
-    size_t zero_row_floats;
     int64_t flops;
+    struct df_segment *segments;
+    int n_segments;
+    df_schedule schedule; /* what was planned: LAYER, or DEPTH when segments exist */
 } df_program;
 
-df_status df_compile(df_graph *g, df_program **out);
+/* Compiles the graph (taking ownership of it on success) and plans segments
+ * for the schedule and memory for them. */
+struct df_plan_overrides;
+df_status df_compile(df_graph *g, df_schedule schedule, int threads,
+                     const struct df_plan_overrides *over, df_program **out);
 void df_program_free(df_program *p);
 
-/* Assigns arena offsets to values by their lifetimes over the steps. */
+/* Assigns arena offsets to values by their lifetimes over the units of work
+ * (a step, or a whole segment), and to each segment's ring scratch. */
 df_status df_plan_memory(df_program *p);
 
 #endif

@@ -1,0 +1,148 @@
+/* Depth-first execution of a segment (see plan/segment.h).
+ *
+ * The walk says which rows of which step to compute; this file computes them
+ * with the same kernels the layer schedule uses, through row tables that
+ * point into ring buffers, halo scratch or whole tensors. Lanes run in
+ * parallel: each has its own rings, and either its own images or its own
+ * strip of a single image. */
+#include <string.h>
+
+#include "exec/executor.h"
+#include "plan/segment.h"
+
+typedef struct lane_ctx {
+    df_exec *e;
+    int seg, lane, image;
+} lane_ctx;
+
+/* Rows of the output of local step j, as this lane sees them. */
+static float **step_rows(const df_exec *e, int s, int lane, int image, int j)
+{
+    const df_segment *seg = &e->program->segments[s];
+    float **t = e->lane_rows[e->seg_base[s] + lane * seg->n + j];
+    return t ? t : df_exec_rows(e, seg->steps[j].value, image);
+}
+
+/* Rows of value v read by a step of the segment: a ring if made inside. */
+static float **input_rows(const df_exec *e, int s, int lane, int image, int v)
+{
+    const df_segment *seg = &e->program->segments[s];
+    for (int j = 0; j < seg->n; j++)
+        if (seg->steps[j].value == v)
+            return step_rows(e, s, lane, image, j);
+    return df_exec_rows(e, v, image);
+}
+
+static const float *whole(const df_exec *e, int v)
+{
+    const df_value *val = &e->program->graph->values[v];
+    return val->data ? val->data : (const float *)(e->arena + e->program->offsets[v]);
+}
+
+void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0, int y1)
+{
+    const df_program *p = e->program;
+    const df_graph *g = p->graph;
+    const df_segment *seg = &p->segments[s];
+    const df_step *st = &p->steps[seg->steps[j].step];
+    const df_node *n = st->node;
+    const df_value *y = &g->values[n->out[0]];
+    float **out = step_rows(e, s, lane, image, j);
+    const int64_t w = y->dims[2], c = y->dims[3];
+
+    switch (st->op) {
+    case DF_OP_CONV: {
+        float **in = input_rows(e, s, lane, image, n->in[0]);
+        float **res = n->residual >= 0 ? input_rows(e, s, lane, image, n->residual) : NULL;
+        st->conv_rows(&st->conv, (const float *const *)in, out, (const float *const *)res, y0, y1);
+        return;
+    }
+    case DF_OP_MAXPOOL:
+    case DF_OP_AVGPOOL:
+        df_pool_rows_ref(&st->pool, (const float *const *)input_rows(e, s, lane, image, n->in[0]),
+                         out, y0, y1);
+        return;
+    case DF_OP_BATCHNORM: {
+        float **in = input_rows(e, s, lane, image, n->in[0]);
+        for (int r = y0; r < y1; r++)
+            df_scale_shift_ref(in[r], out[r], st->scale, st->shift, w, c);
+        return;
+    }
+    case DF_OP_ADD: case DF_OP_SUB: case DF_OP_MUL: case DF_OP_DIV: case DF_OP_POW: {
+        /* operands with the output's shape come by rows; the others do not
+         * change along H and are read at this image's offset */
+        const int64_t row_dims[2] = {w, c};
+        const float *base[2];
+        float **rows[2];
+        int64_t strides[2][2];
+        for (int k = 0; k < 2; k++) {
+            const df_value *v = &g->values[n->in[k]];
+            rows[k] = NULL;
+            base[k] = NULL;
+            if (memcmp(v->dims, y->dims, sizeof v->dims[0] * 4) == 0) {
+                rows[k] = input_rows(e, s, lane, image, n->in[k]);
+            } else {
+                size_t per_image = v->dims[0] == 1 ? 0 : (size_t)(v->dims[2] * v->dims[3]);
+                base[k] = whole(e, n->in[k]) + (size_t)image * per_image;
+            }
+            df_broadcast_strides(2, &v->dims[2], 2, row_dims, strides[k]);
+        }
+        for (int r = y0; r < y1; r++)
+            df_binary_ref(st->op, DF_DT_F32, rows[0] ? rows[0][r] : base[0], strides[0],
+                          rows[1] ? rows[1][r] : base[1], strides[1], out[r], 2, row_dims);
+        return;
+    }
+    case DF_OP_CONCAT: {
+        int64_t offset = 0;
+        for (int k = 0; k < n->n_in; k++) {
+            float **in = input_rows(e, s, lane, image, n->in[k]);
+            int64_t ck = g->values[n->in[k]].dims[3];
+            for (int r = y0; r < y1; r++)
+                for (int64_t x = 0; x < w; x++)
+                    memcpy(out[r] + x * c + offset, in[r] + x * ck, (size_t)ck * sizeof(float));
+            offset += ck;
+        }
+        return;
+    }
+    default: {
+        /* unary elementwise */
+        float **in = input_rows(e, s, lane, image, n->in[0]);
+        for (int r = y0; r < y1; r++)
+            st->unary(st->op, in[r], out[r], w * c, st->alpha, st->beta);
+        return;
+    }
+    }
+}
+
+static void compute_rows(void *ctx, int j, int y0, int y1)
+{
+    lane_ctx *l = ctx;
+    df_exec_segment_rows(l->e, l->seg, l->lane, l->image, j, y0, y1);
+}
+
+typedef struct segment_task {
+    df_exec *e;
+    int seg;
+} segment_task;
+
+static void run_lane(void *arg, size_t lane)
+{
+    const segment_task *t = arg;
+    const df_segment *seg = &t->e->program->segments[t->seg];
+    lane_ctx l = {t->e, t->seg, (int)lane, 0};
+    if (seg->strips > 1) {
+        df_segment_walk(seg, (int)lane, compute_rows, &l);
+        return;
+    }
+    for (int image = (int)lane; image < seg->batch; image += seg->lanes) {
+        l.image = image;
+        df_segment_walk(seg, 0, compute_rows, &l);
+    }
+}
+
+void df_exec_segment(df_exec *e, int s)
+{
+    segment_task t = {e, s};
+    pthreadpool_parallelize_1d(e->pool, run_lane, &t,
+                               (size_t)e->program->segments[s].lanes, 0);
+}

@@ -1,0 +1,36 @@
+/* x86-64 AVX2/FMA kernels: fast versions of the row-band kernels in kernels.h.
+ *
+ * They have the same signatures and semantics as the reference kernels and are
+ * chosen at load by dispatch.c, which also packs their weights (p->packed).
+ * Call them only when the CPU has AVX2 and FMA (df_kernel_isa() == "avx2+fma"). */
+#ifndef DF_KERNELS_X86_KERNELS_X86_H
+#define DF_KERNELS_X86_KERNELS_X86_H
+
+#include <stddef.h>
+
+#include "kernels/kernels.h"
+
+/* ---- dense and grouped convolution (conv_avx2.c) --------------------------
+ * Packed layout (floats, 64-byte aligned blocks):
+ *   bias:    [groups][oc_blocks][16]                      (zero when p->bias is NULL)
+ *   weights: [groups][oc_blocks][k_h][k_w][in_c / groups][16]
+ *   zeros:   in_c / groups rounded up to 16 (what taps in the padding read)
+ * with oc_blocks = ceil((out_c / groups) / 16); out-channel tails are zero. */
+#define DF_CONV_AVX2_OC_BLOCK 16
+
+/* Floats needed by the packed weights of p (0 on size overflow). */
+size_t df_conv_avx2_packed_floats(const df_conv_params *p);
+/* Packs p->weight and p->bias into packed (df_conv_avx2_packed_floats(p) floats). */
+void df_conv_avx2_pack(const df_conv_params *p, float *packed);
+void df_conv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
+                       float *const *out_rows, const float *const *res_rows, int y0, int y1);
+
+/* ---- depthwise convolution (dwconv_avx2.c) --------------------------------
+ * groups == in_c == out_c. Packed layout, c8 = in_c rounded up to 8:
+ *   bias: [c8], weights: [k_h][k_w][c8], channel tails zero. */
+size_t df_dwconv_avx2_packed_floats(const df_conv_params *p);
+void df_dwconv_avx2_pack(const df_conv_params *p, float *packed);
+void df_dwconv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
+                         float *const *out_rows, const float *const *res_rows, int y0, int y1);
+
+#endif

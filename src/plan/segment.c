@@ -1,0 +1,475 @@
+/* Forming depth-first segments, and the band walk that both sizes and runs them
+ * (see segment.h). The heuristic planner lives here too: segments as long as
+ * their weights fit in about half of L2, bands as tall as the rings allow
+ * within the same budget. */
+#include "plan/segment.h"
+
+#include <cpuinfo.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+static df_status oom(void) { return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while planning"); }
+
+/* ---- the walk ------------------------------------------------------------- */
+
+/* First input row that output rows starting at y need. */
+static int input_lo(const df_seg_step *c, df_row_map map, int y)
+{
+    if (map == DF_ROWS_SAME)
+        return y;
+    int lo = y * c->stride_h - c->pad_top;
+    return lo < 0 ? 0 : lo;
+}
+
+/* One past the last input row that output rows before y need (y > 0). */
+static int input_hi(const df_seg_step *c, df_row_map map, int y, int in_h)
+{
+    if (map == DF_ROWS_SAME)
+        return y;
+    int hi = (y - 1) * c->stride_h - c->pad_top + (c->k_h - 1) * c->dil_h + 1;
+    return hi < 0 ? 0 : (hi > in_h ? in_h : hi);
+}
+
+/* Strip ranges of the last step, and for every step the rows each strip owns. */
+static int own_bound(int h, int s, int strips) { return (int)((int64_t)h * s / strips); }
+
+typedef void (*depth_fn)(df_segment *seg, int strip, int j, int y0, const int *done);
+
+static void walk(df_segment *seg, int strip, df_seg_compute_fn compute, void *ctx,
+                 depth_fn record, int *start_out, int *end_out)
+{
+    int n = seg->n;
+    int start[n], done[n], need[n];
+    const int last = n - 1;
+    const int Y0 = own_bound(seg->steps[last].out_h, strip, seg->strips);
+    const int Y1 = own_bound(seg->steps[last].out_h, strip + 1, seg->strips);
+
+    /* where each step starts: the first row its consumers need */
+    start[last] = Y0;
+    for (int j = last - 1; j >= 0; j--) {
+        const df_seg_step *p = &seg->steps[j];
+        int st = INT_MAX;
+        for (int c = j + 1; c < n; c++)
+            for (int k = 0; k < seg->steps[c].n_inputs; k++)
+                if (seg->steps[c].inputs[k].producer == j) {
+                    int lo = input_lo(&seg->steps[c], seg->steps[c].inputs[k].map, start[c]);
+                    st = lo < st ? lo : st;
+                }
+        int own = own_bound(p->out_h, strip, seg->strips);
+        if (p->full || st == INT_MAX)
+            st = own < st ? own : st;
+        start[j] = st > p->out_h ? p->out_h : st;
+    }
+    for (int j = 0; j < n; j++)
+        done[j] = start[j];
+
+    for (int b0 = Y0; b0 < Y1; b0 += seg->band) {
+        int b1 = b0 + seg->band < Y1 ? b0 + seg->band : Y1;
+        int final = b1 == Y1;
+        need[last] = b1;
+        for (int j = last - 1; j >= 0; j--) {
+            const df_seg_step *p = &seg->steps[j];
+            int nd = done[j];
+            for (int c = j + 1; c < n; c++) {
+                if (need[c] <= done[c])
+                    continue;
+                for (int k = 0; k < seg->steps[c].n_inputs; k++)
+                    if (seg->steps[c].inputs[k].producer == j) {
+                        int hi = input_hi(&seg->steps[c], seg->steps[c].inputs[k].map, need[c], p->out_h);
+                        nd = hi > nd ? hi : nd;
+                    }
+            }
+            if (final && p->full) {
+                int own = own_bound(p->out_h, strip + 1, seg->strips);
+                nd = own > nd ? own : nd;
+            }
+            need[j] = nd > p->out_h ? p->out_h : nd;
+        }
+        for (int j = 0; j < n; j++) {
+            if (need[j] <= done[j])
+                continue;
+            if (record)
+                record(seg, strip, j, done[j], done);
+            if (compute)
+                compute(ctx, j, done[j], need[j]);
+            done[j] = need[j];
+        }
+    }
+    if (start_out)
+        memcpy(start_out, start, sizeof start);
+    if (end_out)
+        memcpy(end_out, done, sizeof done);
+}
+
+void df_segment_walk(const df_segment *s, int strip, df_seg_compute_fn compute, void *ctx)
+{
+    walk((df_segment *)s, strip, compute, ctx, NULL, NULL, NULL);
+}
+
+/* Before local step j computes rows from y0, its ring inputs must still hold
+ * every row from the first it reads up to the last its producer has made. */
+static void record_depth(df_segment *seg, int strip, int j, int y0, const int *done)
+{
+    const df_seg_step *c = &seg->steps[j];
+    for (int k = 0; k < c->n_inputs; k++) {
+        df_seg_step *p = &seg->steps[c->inputs[k].producer];
+        if (p->full)
+            continue;
+        int need = done[c->inputs[k].producer] - input_lo(c, c->inputs[k].map, y0);
+        if (need > p->depth)
+            p->depth = need;
+    }
+}
+
+int df_segment_row_slot(const df_segment *s, int strip, int j, int r, int *slot)
+{
+    const df_seg_step *st = &s->steps[j];
+    if (!st->full) {
+        *slot = r % st->depth;
+        return 1;
+    }
+    if (s->strips == 1)
+        return 0;
+    int i = strip * s->n + j;
+    if (r >= s->own_lo[i] && r < s->own_hi[i])
+        return 0;
+    *slot = r < s->own_lo[i] ? r - s->start[i] : (s->own_lo[i] - s->start[i]) + (r - s->own_hi[i]);
+    return 1;
+}
+
+/* Sizes rings and halo scratch for the segment's band and strips. */
+static df_status size_segment(df_segment *seg)
+{
+    int n = seg->n;
+    for (int j = 0; j < n; j++)
+        seg->steps[j].depth = 1;
+    free(seg->start);
+    free(seg->end);
+    free(seg->own_lo);
+    free(seg->own_hi);
+    size_t cells = (size_t)seg->strips * (size_t)n;
+    seg->start = malloc(cells * sizeof(int));
+    seg->end = malloc(cells * sizeof(int));
+    seg->own_lo = malloc(cells * sizeof(int));
+    seg->own_hi = malloc(cells * sizeof(int));
+    if (!seg->start || !seg->end || !seg->own_lo || !seg->own_hi)
+        return oom();
+    for (int s = 0; s < seg->strips; s++) {
+        walk(seg, s, NULL, NULL, record_depth, seg->start + s * n, seg->end + s * n);
+        for (int j = 0; j < n; j++) {
+            seg->own_lo[s * n + j] = own_bound(seg->steps[j].out_h, s, seg->strips);
+            seg->own_hi[s * n + j] = own_bound(seg->steps[j].out_h, s + 1, seg->strips);
+        }
+    }
+    seg->lane_bytes = 0;
+    for (int j = 0; j < n; j++) {
+        df_seg_step *st = &seg->steps[j];
+        if (st->full) {
+            st->depth = 0;
+            if (seg->strips > 1)
+                for (int s = 0; s < seg->strips; s++) {
+                    int i = s * n + j;
+                    int halo = (seg->own_lo[i] - seg->start[i]) + (seg->end[i] - seg->own_hi[i]);
+                    st->depth = halo > st->depth ? halo : st->depth;
+                }
+        }
+        st->lane_offset = seg->lane_bytes;
+        seg->lane_bytes += ((size_t)st->depth * st->row_bytes + 63) / 64 * 64;
+    }
+    return DF_OK;
+}
+
+/* ---- forming segments ----------------------------------------------------- */
+
+static int nhwc4(const df_value *v) { return v->nhwc && v->rank == 4 && v->dtype == DF_DT_F32; }
+
+/* Whether a step computes output rows from a window of input rows, and so may
+ * join a segment. */
+static int row_local(const df_program *p, const df_step *s)
+{
+    const df_graph *g = p->graph;
+    const df_node *n = s->node;
+    if (n->n_out != 1 || !nhwc4(&g->values[n->out[0]]))
+        return 0;
+    const df_value *y = &g->values[n->out[0]];
+    switch (s->op) {
+    case DF_OP_CONV: case DF_OP_MAXPOOL: case DF_OP_AVGPOOL: case DF_OP_BATCHNORM:
+    case DF_OP_RELU: case DF_OP_SIGMOID: case DF_OP_TANH: case DF_OP_HARDSWISH:
+    case DF_OP_LEAKYRELU: case DF_OP_HARDSIGMOID: case DF_OP_CLIP: case DF_OP_SILU:
+    case DF_OP_NEG: case DF_OP_SQRT: case DF_OP_EXP: case DF_OP_ABS:
+        return nhwc4(&g->values[n->in[0]]);
+    case DF_OP_ADD: case DF_OP_SUB: case DF_OP_MUL: case DF_OP_DIV: case DF_OP_POW:
+        for (int k = 0; k < 2; k++) {
+            const df_value *v = &g->values[n->in[k]];
+            if (v->dtype != DF_DT_F32 || v->rank != 4)
+                return 0;
+            int same = memcmp(v->dims, y->dims, sizeof v->dims[0] * 4) == 0;
+            int flat = v->dims[1] == 1 && (v->dims[0] == 1 || v->dims[0] == y->dims[0]);
+            /* rows come through row tables, which only activations have */
+            if (same && (v->data || !v->nhwc))
+                return 0;
+            if (!same && !flat)
+                return 0;
+        }
+        return 1;
+    case DF_OP_CONCAT:
+        if (df_attr_int(n, "axis", 1) != 3 || n->n_in > DF_SEG_MAX_INPUTS)
+            return 0;
+        for (int k = 0; k < n->n_in; k++) {
+            const df_value *v = &g->values[n->in[k]];
+            if (!nhwc4(v) || memcmp(v->dims, y->dims, sizeof v->dims[0] * 3) != 0)
+                return 0;
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int producer_in(const df_program *p, int first, int upto, int value)
+{
+    for (int i = first; i < upto; i++)
+        if (p->steps[i].node->out[0] == value)
+            return i - first;
+    return -1;
+}
+
+/* Whether step i can join the segment that starts at first. */
+static int can_join(const df_program *p, int first, int i)
+{
+    const df_graph *g = p->graph;
+    const df_step *s = &p->steps[i];
+    if (!row_local(p, s))
+        return 0;
+    const df_value *y = &g->values[s->node->out[0]];
+    if (y->dims[0] != g->values[p->steps[first].node->out[0]].dims[0])
+        return 0;
+    /* a broadcast operand made inside the segment would need all its rows first */
+    for (int k = 0; k < s->node->n_in; k++) {
+        int v = s->node->in[k];
+        if (v < 0)
+            continue;
+        int local = producer_in(p, first, i, v);
+        if (local >= 0 && (g->values[v].rank != 4 || g->values[v].dims[1] != y->dims[1]) &&
+            !(s->op == DF_OP_CONV || s->op == DF_OP_MAXPOOL || s->op == DF_OP_AVGPOOL))
+            return 0;
+    }
+    return 1;
+}
+
+/* Who reads value v outside steps [first, last]? */
+static int read_outside(const df_program *p, int first, int last, int v)
+{
+    const df_graph *g = p->graph;
+    if (g->values[v].graph_output >= 0)
+        return 1;
+    for (int i = 0; i < p->n_steps; i++) {
+        if (i >= first && i <= last)
+            continue;
+        const df_node *n = p->steps[i].node;
+        for (int k = 0; k < n->n_in; k++)
+            if (n->in[k] == v)
+                return 1;
+        if (n->residual == v)
+            return 1;
+    }
+    return 0;
+}
+
+static df_status describe_segment(df_program *p, df_segment *seg)
+{
+    const df_graph *g = p->graph;
+    seg->n = seg->last - seg->first + 1;
+    seg->steps = calloc((size_t)seg->n, sizeof *seg->steps);
+    if (!seg->steps)
+        return oom();
+    for (int j = 0; j < seg->n; j++) {
+        const df_step *s = &p->steps[seg->first + j];
+        df_seg_step *st = &seg->steps[j];
+        const df_value *y = &g->values[s->node->out[0]];
+        st->step = seg->first + j;
+        st->value = s->node->out[0];
+        st->out_h = (int)y->dims[1];
+        st->row_bytes = (size_t)(y->dims[2] * y->dims[3]) * sizeof(float);
+        st->full = j == seg->n - 1 || read_outside(p, seg->first, seg->last, st->value);
+        st->k_h = 1;
+        st->stride_h = 1;
+        st->dil_h = 1;
+        if (s->op == DF_OP_CONV) {
+            st->k_h = s->conv.k_h;
+            st->stride_h = s->conv.stride_h;
+            st->dil_h = s->conv.dil_h;
+            st->pad_top = s->conv.pad_top;
+            st->in_h = s->conv.in_h;
+            seg->weight_bytes += (size_t)s->conv.out_c * (size_t)(s->conv.k_h * s->conv.k_w) *
+                                 (size_t)(s->conv.in_c / s->conv.groups) * sizeof(float);
+        } else if (s->op == DF_OP_MAXPOOL || s->op == DF_OP_AVGPOOL) {
+            st->k_h = s->pool.k_h;
+            st->stride_h = s->pool.stride_h;
+            st->dil_h = s->pool.dil_h;
+            st->pad_top = s->pool.pad_top;
+            st->in_h = s->pool.in_h;
+        }
+        int windowed = s->op == DF_OP_CONV || s->op == DF_OP_MAXPOOL || s->op == DF_OP_AVGPOOL;
+        for (int k = 0; k < s->node->n_in + 1; k++) {
+            int v = k < s->node->n_in ? s->node->in[k] : s->node->residual;
+            if (v < 0 || g->values[v].data)
+                continue;
+            int local = producer_in(p, seg->first, seg->first + j, v);
+            if (local < 0)
+                continue;
+            if (st->n_inputs == DF_SEG_MAX_INPUTS)
+                return df_fail(DF_ERR_INTERNAL, "segment step with too many inputs");
+            st->inputs[st->n_inputs].producer = local;
+            st->inputs[st->n_inputs].map = windowed && k == 0 ? DF_ROWS_WINDOW : DF_ROWS_SAME;
+            st->n_inputs++;
+        }
+    }
+    return DF_OK;
+}
+
+static unsigned next_random(unsigned *state)
+{
+    *state = *state * 1103515245u + 12345u;
+    return (*state >> 8) & 0xffffff;
+}
+
+static size_t cache_budget(void)
+{
+    size_t l2 = 512 * 1024;
+    if (cpuinfo_initialize()) {
+        const struct cpuinfo_cache *c = cpuinfo_get_l2_cache(0);
+        if (c && c->size)
+            l2 = c->size;
+    }
+    return l2 / 2;
+}
+
+/* Picks band height and strips for a described segment; 0 when it is better
+ * run layer by layer. */
+static df_status choose_schedule(df_segment *seg, int threads, const df_plan_overrides *over,
+                                 unsigned *rng, int forced, int *use)
+{
+    const int last_h = seg->steps[seg->n - 1].out_h;
+    *use = 1;
+    seg->strips = 1;
+    seg->lanes = 1;
+    if (threads > 1) {
+        if (seg->batch >= threads) {
+            seg->lanes = threads;
+        } else if (seg->batch == 1 && last_h >= 4 * threads) {
+            seg->strips = threads;
+            seg->lanes = threads;
+        } else if (!forced) {
+            *use = 0; /* too small to strip: the layer schedule threads each op */
+            return DF_OK;
+        }
+    }
+    if (seg->batch > 1 && seg->lanes > seg->batch)
+        seg->lanes = seg->batch;
+    size_t budget = cache_budget();
+    if (over && over->seed) {
+        seg->band = 1 + (int)(next_random(rng) % (unsigned)last_h);
+        return size_segment(seg);
+    }
+    if (over && over->band > 0) {
+        seg->band = over->band < last_h ? over->band : last_h;
+        return size_segment(seg);
+    }
+    static const int bands[] = {16, 8, 4, 2, 1};
+    for (size_t b = 0; b < sizeof bands / sizeof bands[0]; b++) {
+        seg->band = bands[b] < last_h ? bands[b] : last_h;
+        df_status st = size_segment(seg);
+        if (st != DF_OK)
+            return st;
+        if (seg->lane_bytes <= budget)
+            return DF_OK;
+    }
+    return DF_OK; /* band 1: the smallest working set there is */
+}
+
+static void free_segment(df_segment *seg)
+{
+    free(seg->steps);
+    free(seg->start);
+    free(seg->end);
+    free(seg->own_lo);
+    free(seg->own_hi);
+    memset(seg, 0, sizeof *seg);
+}
+
+df_status df_plan_segments(df_program *p, df_schedule schedule, int threads,
+                           const df_plan_overrides *over)
+{
+    for (int i = 0; i < p->n_steps; i++)
+        p->steps[i].segment = -1;
+    if (schedule == DF_SCHEDULE_LAYER)
+        return DF_OK;
+    int forced = schedule == DF_SCHEDULE_DEPTH;
+    size_t budget = cache_budget();
+    unsigned rng = over && over->seed ? over->seed : 1;
+    p->segments = calloc((size_t)(p->n_steps ? p->n_steps : 1), sizeof *p->segments);
+    if (!p->segments)
+        return oom();
+    int i = 0;
+    while (i < p->n_steps) {
+        if (!row_local(p, &p->steps[i])) {
+            i++;
+            continue;
+        }
+        int first = i, last = i;
+        int limit = over && over->max_steps > 0 ? over->max_steps : INT_MAX;
+        if (over && over->seed)
+            limit = 1 + (int)(next_random(&rng) % 12u);
+        while (last + 1 < p->n_steps && last + 1 - first < limit && can_join(p, first, last + 1))
+            last++;
+        /* shrink from the end while the weights alone overflow the budget */
+        df_segment seg = {.first = first, .last = last};
+        df_status st = DF_OK;
+        for (;;) {
+            free_segment(&seg);
+            seg.first = first;
+            seg.last = last;
+            st = describe_segment(p, &seg);
+            if (st != DF_OK || last == first || seg.weight_bytes <= budget || (over && over->seed))
+                break;
+            last--;
+        }
+        if (st != DF_OK) {
+            free_segment(&seg);
+            return st;
+        }
+        if (last == first) {
+            free_segment(&seg);
+            i = last + 1;
+            continue;
+        }
+        seg.batch = (int)p->graph->values[p->steps[first].node->out[0]].dims[0];
+        int use = 0;
+        st = choose_schedule(&seg, threads, over, &rng, forced, &use);
+        if (st != DF_OK) {
+            free_segment(&seg);
+            return st;
+        }
+        if (!use) {
+            free_segment(&seg);
+            i = last + 1;
+            continue;
+        }
+        for (int k = first; k <= last; k++)
+            p->steps[k].segment = p->n_segments;
+        p->segments[p->n_segments++] = seg;
+        i = last + 1;
+    }
+    return DF_OK;
+}
+
+void df_segments_free(df_program *p)
+{
+    for (int s = 0; s < p->n_segments; s++)
+        free_segment(&p->segments[s]);
+    free(p->segments);
+    p->segments = NULL;
+    p->n_segments = 0;
+}
