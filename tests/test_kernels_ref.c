@@ -96,13 +96,14 @@ static double naive_act(df_act act, double x, double a, double b)
     case DF_ACT_HARDSIGMOID: return fmax(0.0, fmin(1.0, a * x + b));
     case DF_ACT_HARDSWISH: return x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5));
     case DF_ACT_TANH: return tanh(x);
+    case DF_ACT_SILU: return x / (1.0 + exp(-x));
     }
     return x;
 }
 
 static void random_act(df_act *act, float *a, float *b)
 {
-    *act = (df_act)rnd_int(0, 7);
+    *act = (df_act)rnd_int(0, DF_ACT_SILU);
     *a = 0.0f;
     *b = 0.0f;
     if (*act == DF_ACT_CLIP) {
