@@ -1,7 +1,10 @@
 /*
  * test_zoo: runs real networks end to end and compares with PyTorch.
  *
- *     test_zoo [-t THREADS] [--schedule layer|depth|auto] [--rtol X] DIR [NAME...]
+ *     test_zoo [-t THREADS] [--schedule layer|depth|auto] [--band ROWS] [--plan-seed S]
+ *              [--rtol X] DIR [NAME...]
+ * (--band and --plan-seed set df_options.band_rows and plan_seed: the property
+ * tests draw random segment cuts and band heights with them)
  *
  * DIR holds NAME.onnx, NAME.input.npy and NAME.output.npy for each model, as
  * written by tools/export_zoo.py. Without NAMEs every NAME.onnx in DIR that has
@@ -45,6 +48,8 @@ typedef struct zoo_config {
     int threads;
     df_schedule schedule;
     double rtol;
+    int band;       /* depth first: rows per band, 0 = planner */
+    unsigned seed;  /* depth first: random segment cuts and bands, 0 = planner */
 } zoo_config;
 
 static double now_ms(void)
@@ -148,6 +153,8 @@ static int test_model(const char *dir, const char *name, const zoo_config *cfg)
     df_options_init(&opt);
     opt.threads = cfg->threads;
     opt.schedule = cfg->schedule;
+    opt.band_rows = cfg->band;
+    opt.plan_seed = cfg->seed;
 
     double t0 = now_ms();
     df_status st = df_model_open(path_onnx, &opt, &model);
@@ -285,7 +292,8 @@ static char **list_models(const char *dir, int *count)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: test_zoo [-t THREADS] [--schedule layer|depth|auto] [--rtol X] DIR "
+    fprintf(f, "usage: test_zoo [-t THREADS] [--schedule layer|depth|auto] [--band ROWS] "
+               "[--plan-seed S] [--rtol X] DIR "
                "[NAME...]\n"
                "  env: DF_THREADS, DF_SCHEDULE give the defaults for -t and --schedule\n");
 }
@@ -313,6 +321,10 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return 2;
             }
+        } else if (strcmp(a, "--band") == 0 && i + 1 < argc) {
+            cfg.band = atoi(argv[++i]);
+        } else if (strcmp(a, "--plan-seed") == 0 && i + 1 < argc) {
+            cfg.seed = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(a, "--rtol") == 0 && i + 1 < argc) {
             cfg.rtol = atof(argv[++i]);
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -328,7 +340,7 @@ int main(int argc, char **argv)
             wanted[nwanted++] = argv[i];
         }
     }
-    if (!dir || cfg.threads < 0 || !(cfg.rtol > 0)) {
+    if (!dir || cfg.threads < 0 || cfg.band < 0 || !(cfg.rtol > 0)) {
         usage(stderr);
         return 2;
     }

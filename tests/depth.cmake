@@ -1,0 +1,27 @@
+# Depth-first execution: every model must match PyTorch run depth first, with
+# the planner's segments and bands, with fixed bands from one row to taller
+# than the image, and under random segment cuts and band heights drawn from a
+# fixed list of seeds (a property test), with 1 and 2 threads.
+foreach(t 1 2)
+  add_test(NAME depth_zoo_t${t} COMMAND test_zoo -t ${t} --schedule depth ${CMAKE_BINARY_DIR}/zoo)
+  set_tests_properties(depth_zoo_t${t} PROPERTIES FIXTURES_REQUIRED zoo TIMEOUT 1800 LABELS "zoo")
+  foreach(band 1 3 1000)
+    add_test(NAME depth_pass_models_t${t}_band${band}
+             COMMAND test_zoo -t ${t} --schedule depth --band ${band} ${CMAKE_BINARY_DIR}/pass_models)
+    set_tests_properties(depth_pass_models_t${t}_band${band} PROPERTIES
+                         FIXTURES_REQUIRED pass_models TIMEOUT 300)
+  endforeach()
+  foreach(seed 1 2 3 4 5 6 7 8)
+    add_test(NAME depth_random_plan_t${t}_seed${seed}
+             COMMAND test_zoo -t ${t} --schedule depth --plan-seed ${seed} ${CMAKE_BINARY_DIR}/pass_models)
+    set_tests_properties(depth_random_plan_t${t}_seed${seed} PROPERTIES
+                         FIXTURES_REQUIRED pass_models TIMEOUT 300)
+  endforeach()
+  foreach(seed 11 12)
+    add_test(NAME depth_random_plan_zoo_t${t}_seed${seed}
+             COMMAND test_zoo -t ${t} --schedule depth --plan-seed ${seed} ${CMAKE_BINARY_DIR}/zoo
+                     mobilenet_v2 shufflenet_v2_x1_0 squeezenet1_1 efficientnet_b0)
+    set_tests_properties(depth_random_plan_zoo_t${t}_seed${seed} PROPERTIES
+                         FIXTURES_REQUIRED zoo TIMEOUT 1800 LABELS "zoo")
+  endforeach()
+endforeach()
