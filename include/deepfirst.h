@@ -125,6 +125,35 @@ df_status df_model_get_stats(const df_model *model, df_model_stats *stats);
 int df_model_op_type_count(const df_model *model);
 df_status df_model_op_type(const df_model *model, int index, const char **op_type, int *count);
 
+/* The plan: the ops as they run (after fusion, in order) and the depth-first
+ * segments they form. Strings are owned by the model. */
+typedef struct df_op_info {
+    const char *name;
+    const char *op_type;       /* ONNX op type, fused ops joined by '+' */
+    int rank;
+    int64_t dims[DF_MAX_RANK]; /* output shape, ONNX order */
+    int64_t flops;
+    int segment;               /* depth-first segment, or -1 when it runs whole */
+} df_op_info;
+
+typedef struct df_segment_info {
+    int first_op, last_op;     /* indices of df_model_op, inclusive */
+    int band_rows;             /* output rows of the last op per band */
+    int strips;                /* strips of one image run by different threads */
+    int lanes;                 /* threads working on the segment */
+    size_t ring_bytes;         /* ring buffers and halo rows of one lane: the
+                                  working set of a band, with the weights below */
+    size_t weight_bytes;
+} df_segment_info;
+
+int df_model_op_count(const df_model *model);
+df_status df_model_op(const df_model *model, int index, df_op_info *info);
+int df_model_segment_count(const df_model *model);
+df_status df_model_segment(const df_model *model, int index, df_segment_info *info);
+
+/* Data cache sizes of this CPU in bytes (0 where unknown), as the planner sees them. */
+void df_cpu_caches(size_t *l1, size_t *l2, size_t *l3);
+
 /* A session owns the activation arena (stats.peak_bytes) and the worker threads.
  * Creating one allocates; running one does not. */
 df_status df_session_create(const df_model *model, df_session **session);

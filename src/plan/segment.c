@@ -2,12 +2,14 @@
  * (see segment.h). The heuristic planner lives here too: segments as long as
  * their weights fit in about half of L2, bands as tall as the rings allow
  * within the same budget. */
+#define _GNU_SOURCE
 #include "plan/segment.h"
 
 #include <cpuinfo.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static df_status oom(void) { return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while planning"); }
 
@@ -335,40 +337,71 @@ static unsigned next_random(unsigned *state)
     return (*state >> 8) & 0xffffff;
 }
 
-static size_t cache_budget(void)
+void df_cpu_caches(size_t *l1, size_t *l2, size_t *l3)
 {
-    size_t l2 = 512 * 1024;
+    size_t sizes[3] = {0, 0, 0};
     if (cpuinfo_initialize()) {
-        const struct cpuinfo_cache *c = cpuinfo_get_l2_cache(0);
-        if (c && c->size)
-            l2 = c->size;
+        const struct cpuinfo_cache *c[3] = {cpuinfo_get_l1d_cache(0), cpuinfo_get_l2_cache(0),
+                                            cpuinfo_get_l3_cache(0)};
+        for (int i = 0; i < 3; i++)
+            sizes[i] = c[i] ? c[i]->size : 0;
     }
-    return l2 / 2;
+    /* Under some hypervisors cpuinfo finds no cache descriptions; glibc's
+     * sysconf reads them from cpuid itself. */
+    static const int names[3] = {_SC_LEVEL1_DCACHE_SIZE, _SC_LEVEL2_CACHE_SIZE,
+                                 _SC_LEVEL3_CACHE_SIZE};
+    for (int i = 0; i < 3; i++) {
+        if (sizes[i])
+            continue;
+        long v = sysconf(names[i]);
+        sizes[i] = v > 0 ? (size_t)v : 0;
+    }
+    if (l1)
+        *l1 = sizes[0];
+    if (l2)
+        *l2 = sizes[1];
+    if (l3)
+        *l3 = sizes[2];
 }
 
-/* Picks band height and strips for a described segment; 0 when it is better
- * run layer by layer. */
-static df_status choose_schedule(df_segment *seg, int threads, const df_plan_overrides *over,
-                                 unsigned *rng, int forced, int *use)
+/* The heuristic's budget for a band's working set, weights included: half of
+ * L2 (512 KiB assumed when the CPU does not say). */
+static size_t cache_budget(void)
+{
+    size_t l2;
+    df_cpu_caches(NULL, &l2, NULL);
+    return (l2 ? l2 : 512 * 1024) / 2;
+}
+
+/* How threads split a described segment: lanes of images when the batch has
+ * enough, strips of one image when it is tall enough; *use = 0 when it is
+ * better run layer by layer (too small to strip, so the layer schedule's
+ * threads split each op instead). */
+static void choose_split(df_segment *seg, int threads, int forced, int *use)
 {
     const int last_h = seg->steps[seg->n - 1].out_h;
     *use = 1;
     seg->strips = 1;
     seg->lanes = 1;
-    if (threads > 1) {
-        if (seg->batch >= threads) {
-            seg->lanes = threads;
-        } else if (seg->batch == 1 && last_h >= 4 * threads) {
-            seg->strips = threads;
-            seg->lanes = threads;
-        } else if (!forced) {
-            *use = 0; /* too small to strip: the layer schedule threads each op */
-            return DF_OK;
-        }
-    }
-    if (seg->batch > 1 && seg->lanes > seg->batch)
+    if (threads <= 1)
+        return;
+    if (seg->batch >= threads) {
+        seg->lanes = threads;
+    } else if (seg->batch == 1 && last_h >= 4 * threads) {
+        seg->strips = threads;
+        seg->lanes = threads;
+    } else if (!forced) {
+        *use = 0;
+    } else {
         seg->lanes = seg->batch;
-    size_t budget = cache_budget();
+    }
+}
+
+/* Picks the band height: the tallest band whose working set (one lane's rings
+ * plus the weights) fits the budget; bands of one row when none does. */
+static df_status choose_band(df_segment *seg, const df_plan_overrides *over, unsigned *rng)
+{
+    const int last_h = seg->steps[seg->n - 1].out_h;
     if (over && over->seed) {
         seg->band = 1 + (int)(next_random(rng) % (unsigned)last_h);
         return size_segment(seg);
@@ -377,16 +410,32 @@ static df_status choose_schedule(df_segment *seg, int threads, const df_plan_ove
         seg->band = over->band < last_h ? over->band : last_h;
         return size_segment(seg);
     }
+    size_t budget = cache_budget();
     static const int bands[] = {16, 8, 4, 2, 1};
     for (size_t b = 0; b < sizeof bands / sizeof bands[0]; b++) {
         seg->band = bands[b] < last_h ? bands[b] : last_h;
         df_status st = size_segment(seg);
-        if (st != DF_OK)
+        if (st != DF_OK || seg->lane_bytes + seg->weight_bytes <= budget)
             return st;
-        if (seg->lane_bytes <= budget)
-            return DF_OK;
     }
-    return DF_OK; /* band 1: the smallest working set there is */
+    return DF_OK;
+}
+
+/* Describes steps [first, last] as a segment, split for the threads, sized
+ * with bands of one row (the smallest working set it can have). */
+static df_status trial_segment(df_program *p, int first, int last, int threads, int forced,
+                               df_segment *seg, int *use)
+{
+    memset(seg, 0, sizeof *seg);
+    seg->first = first;
+    seg->last = last;
+    df_status st = describe_segment(p, seg);
+    if (st != DF_OK)
+        return st;
+    seg->batch = (int)p->graph->values[p->steps[first].node->out[0]].dims[0];
+    choose_split(seg, threads, forced, use);
+    seg->band = 1;
+    return size_segment(seg);
 }
 
 static void free_segment(df_segment *seg)
@@ -422,38 +471,33 @@ df_status df_plan_segments(df_program *p, df_schedule schedule, int threads,
         int limit = over && over->max_steps > 0 ? over->max_steps : INT_MAX;
         if (over && over->seed)
             limit = 1 + (int)(next_random(&rng) % 12u);
-        while (last + 1 < p->n_steps && last + 1 - first < limit && can_join(p, first, last + 1))
-            last++;
-        /* shrink from the end while the weights alone overflow the budget */
-        df_segment seg = {.first = first, .last = last};
+        /* grow while the working set of one-row bands fits (random plans: any size) */
+        df_segment seg;
+        int use = 1;
         df_status st = DF_OK;
-        for (;;) {
-            free_segment(&seg);
-            seg.first = first;
-            seg.last = last;
-            st = describe_segment(p, &seg);
-            if (st != DF_OK || last == first || seg.weight_bytes <= budget || (over && over->seed))
-                break;
-            last--;
-        }
-        if (st != DF_OK) {
-            free_segment(&seg);
-            return st;
+        while (last + 1 < p->n_steps && last + 1 - first < limit && can_join(p, first, last + 1)) {
+            if (!(over && over->seed) && last > first) {
+                st = trial_segment(p, first, last + 1, threads, forced, &seg, &use);
+                size_t bytes = seg.lane_bytes + seg.weight_bytes;
+                free_segment(&seg);
+                if (st != DF_OK)
+                    return st;
+                if (bytes > budget)
+                    break;
+            }
+            last++;
         }
         if (last == first) {
-            free_segment(&seg);
             i = last + 1;
             continue;
         }
-        seg.batch = (int)p->graph->values[p->steps[first].node->out[0]].dims[0];
-        int use = 0;
-        st = choose_schedule(&seg, threads, over, &rng, forced, &use);
-        if (st != DF_OK) {
+        st = trial_segment(p, first, last, threads, forced, &seg, &use);
+        if (st == DF_OK && use)
+            st = choose_band(&seg, over, &rng);
+        if (st != DF_OK || !use) {
             free_segment(&seg);
-            return st;
-        }
-        if (!use) {
-            free_segment(&seg);
+            if (st != DF_OK)
+                return st;
             i = last + 1;
             continue;
         }

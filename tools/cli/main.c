@@ -17,6 +17,7 @@ static const command COMMANDS[] = {
     {"info", cmd_info, "describe a model: inputs, outputs, ops, parameters, FLOPs, memory"},
     {"run", cmd_run, "run a model once on .npy or random inputs"},
     {"bench", cmd_bench, "measure latency, memory and per-op time"},
+    {"plan", cmd_plan, "show the schedule: depth-first segments, bands, working sets"},
 };
 #define COMMAND_COUNT (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -1,0 +1,6 @@
+# AVX2/FMA kernels against the reference on random shapes, and their benchmark.
+df_add_test_exe(test_conv_avx2 ${CMAKE_CURRENT_LIST_DIR}/test_conv_avx2.c)
+add_test(NAME conv_avx2 COMMAND test_conv_avx2)
+
+# Not a test: times the fast conv kernels against the reference on real layer shapes.
+df_add_test_exe(conv_bench ${PROJECT_SOURCE_DIR}/bench/conv_bench.c)
