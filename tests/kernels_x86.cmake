@@ -4,3 +4,7 @@ add_test(NAME conv_avx2 COMMAND test_conv_avx2)
 
 # Not a test: times the fast conv kernels against the reference on real layer shapes.
 df_add_test_exe(conv_bench ${PROJECT_SOURCE_DIR}/bench/conv_bench.c)
+
+# AVX2 activations against the reference.
+df_add_test_exe(test_eltwise_avx2 ${CMAKE_CURRENT_LIST_DIR}/test_eltwise_avx2.c)
+add_test(NAME eltwise_avx2 COMMAND test_eltwise_avx2)

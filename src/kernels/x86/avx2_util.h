@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
+#include "kernels/x86/avx2_math.h"
 
 #define DF_ALWAYS_INLINE inline __attribute__((always_inline))
 
@@ -33,12 +34,18 @@ static inline void df_avx2_valid_taps(int start, int dil, int k_n, int n, int *l
     *hi = end;
 }
 
-/* Activations that vectorise exactly enough to match df_act_apply within
- * rounding. SIGMOID and TANH are not handled here (they are applied per
- * element after the store, with df_act_apply): df_avx2_act_is_vector says so. */
+/* Activations with a vector form here: all of them today. One added later
+ * without a case below is applied per element after the store, with
+ * df_act_apply, as long as this function says so. */
 static inline int df_avx2_act_is_vector(df_act act)
 {
-    return act != DF_ACT_SIGMOID && act != DF_ACT_TANH && act != DF_ACT_SILU;
+    switch (act) {
+    case DF_ACT_NONE: case DF_ACT_RELU: case DF_ACT_CLIP: case DF_ACT_LEAKYRELU:
+    case DF_ACT_HARDSIGMOID: case DF_ACT_HARDSWISH: case DF_ACT_SIGMOID: case DF_ACT_TANH:
+    case DF_ACT_SILU:
+        return 1;
+    }
+    return 0;
 }
 
 static DF_ALWAYS_INLINE __m256 df_avx2_act(df_act act, __m256 x, __m256 alpha, __m256 beta)
@@ -61,10 +68,10 @@ static DF_ALWAYS_INLINE __m256 df_avx2_act(df_act act, __m256 x, __m256 alpha, _
         __m256 v = _mm256_add_ps(_mm256_div_ps(x, _mm256_set1_ps(6.0f)), _mm256_set1_ps(0.5f));
         return _mm256_mul_ps(x, _mm256_min_ps(_mm256_max_ps(v, zero), one));
     }
+    case DF_ACT_SIGMOID: return df_avx2_sigmoid(x);
+    case DF_ACT_TANH: return df_avx2_tanh(x);
+    case DF_ACT_SILU: return df_avx2_silu(x);
     case DF_ACT_NONE:
-    case DF_ACT_SIGMOID:
-    case DF_ACT_TANH:
-    case DF_ACT_SILU:
         break;
     }
     return x;

@@ -1,0 +1,73 @@
+/* The AVX2 activations (df_unary_avx2) against the reference (df_unary_ref) on
+ * random lengths and values, including values near 0 (where tanh's cancellation
+ * would show), large magnitudes (where exp saturates), and in-place calls. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/dispatch.h"
+#include "kernels/kernels.h"
+#include "kernels/x86/eltwise_avx2.h"
+
+static uint32_t state = 2463534242u;
+static uint32_t next_u32(void)
+{
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return state;
+}
+static float uniform(float lo, float hi) { return lo + (hi - lo) * (float)(next_u32() >> 8) / 16777216.0f; }
+
+int main(void)
+{
+    if (strcmp(df_kernel_isa(), "avx2+fma") != 0) {
+        printf("skipped: this CPU has no AVX2/FMA (or DF_KERNELS=reference)\n0 passed, 0 failed\n");
+        return 0;
+    }
+    static const df_op ops[] = {DF_OP_RELU, DF_OP_CLIP, DF_OP_LEAKYRELU, DF_OP_HARDSIGMOID,
+                                DF_OP_HARDSWISH, DF_OP_SIGMOID, DF_OP_TANH, DF_OP_SILU, DF_OP_EXP};
+    int passed = 0, failed = 0;
+    for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++) {
+        for (int trial = 0; trial < 40; trial++) {
+            int64_t n = trial < 20 ? trial : (int64_t)(next_u32() % 300);
+            float scale = trial % 3 == 0 ? 0.01f : trial % 3 == 1 ? 5.0f : 120.0f;
+            float a = o == 1 ? -uniform(0, 2) : o == 2 ? 0.1f : o == 3 ? 0.2f : 0.0f;
+            float b = o == 1 ? uniform(0, 6) : o == 3 ? 0.5f : 0.0f;
+            float *x = malloc((size_t)(n + 1) * sizeof *x), *want = malloc((size_t)(n + 1) * sizeof *x);
+            float *got = malloc((size_t)(n + 1) * sizeof *x);
+            for (int64_t i = 0; i < n; i++)
+                x[i] = uniform(-scale, scale);
+            df_unary_ref(ops[o], x, want, n, a, b);
+            df_unary_avx2(ops[o], x, got, n, a, b);
+            int ok = 1;
+            for (int64_t i = 0; i < n && ok; i++) {
+                /* a few ulps of the value (for HardSigmoid, of the terms a*x and b,
+                 * which cancel near its knee and may be fused), or 1e-30 near 0
+                 * where exp saturates */
+                double terms = fabs((double)want[i]);
+                if (ops[o] == DF_OP_HARDSIGMOID)
+                    terms += fabs((double)a * x[i]) + fabs((double)b);
+                double tol = 4e-7 * terms + 1e-30;
+                if (got[i] != want[i] && !(fabs((double)got[i] - (double)want[i]) <= tol)) {
+                    printf("FAIL %s n=%lld x[%lld]=%.9g: got %.9g want %.9g\n", df_op_name(ops[o]),
+                           (long long)n, (long long)i, x[i], got[i], want[i]);
+                    ok = 0;
+                }
+            }
+            df_unary_avx2(ops[o], x, x, n, a, b); /* in place */
+            if (ok && n && memcmp(x, got, (size_t)n * sizeof *x) != 0) {
+                printf("FAIL %s n=%lld: in-place result differs\n", df_op_name(ops[o]), (long long)n);
+                ok = 0;
+            }
+            ok ? passed++ : failed++;
+            free(x);
+            free(want);
+            free(got);
+        }
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
