@@ -3,7 +3,7 @@
 # than the image, and under random segment cuts and band heights drawn from a
 # fixed list of seeds (a property test), with 1 and 2 threads.
 foreach(t 1 2)
-  add_test(NAME depth_zoo_t${t} COMMAND test_zoo -t ${t} --schedule depth ${CMAKE_BINARY_DIR}/zoo)
+  add_test(NAME depth_zoo_t${t} COMMAND test_zoo -t ${t} --schedule depth ${DF_ZOO_DIR})
   set_tests_properties(depth_zoo_t${t} PROPERTIES FIXTURES_REQUIRED zoo TIMEOUT 1800 LABELS "zoo")
   foreach(band 1 3 1000)
     add_test(NAME depth_pass_models_t${t}_band${band}
@@ -19,7 +19,7 @@ foreach(t 1 2)
   endforeach()
   foreach(seed 11 12)
     add_test(NAME depth_random_plan_zoo_t${t}_seed${seed}
-             COMMAND test_zoo -t ${t} --schedule depth --plan-seed ${seed} ${CMAKE_BINARY_DIR}/zoo
+             COMMAND test_zoo -t ${t} --schedule depth --plan-seed ${seed} ${DF_ZOO_DIR}
                      mobilenet_v2 shufflenet_v2_x1_0 squeezenet1_1 efficientnet_b0)
     set_tests_properties(depth_random_plan_zoo_t${t}_seed${seed} PROPERTIES
                          FIXTURES_REQUIRED zoo TIMEOUT 1800 LABELS "zoo")

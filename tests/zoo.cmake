@@ -17,7 +17,6 @@ endif()
 
 # The zoo: nine torchvision CNNs exported with random (but BN-calibrated) weights.
 # The fixture exports them into the build tree once; files that exist are kept.
-set(DF_ZOO_DIR ${CMAKE_BINARY_DIR}/zoo)
 set(DF_PYTHON /usr/bin/python3)
 add_test(NAME zoo_export
          COMMAND ${DF_PYTHON} ${PROJECT_SOURCE_DIR}/tools/export_zoo.py --out ${DF_ZOO_DIR})

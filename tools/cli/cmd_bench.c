@@ -13,6 +13,9 @@
 #include "profile_report.h"
 #include "stats.h"
 
+int bench_compare(const char *path, const df_options *options, long runs, long warmup,
+                  uint64_t seed, int json);
+
 #define DEFAULT_RUNS 20
 #define DEFAULT_WARMUP 3
 #define DEFAULT_PEAK_GFLOPS_PER_THREAD 100.0
@@ -31,6 +34,8 @@ static void print_help(FILE *out)
           "  -t, --threads N          worker threads (0 = all cores, the default)\n"
           "      --schedule S         layer, depth or auto (default auto)\n"
           "      --json               print one JSON object\n"
+          "      --compare            alternate the layer and depth schedules run by run\n"
+          "                           and print both and the speed-up\n"
           "      --ops                per-op table over RUNS profiled runs after timing\n"
           "      --profile FILE       Chrome trace JSON of one profiled run\n"
           "      --peak-gflops X      FMA peak per thread for --ops (default 100)\n"
@@ -44,6 +49,7 @@ typedef struct bench_args {
     long runs;
     long warmup;
     int json;
+    int compare;
     int ops;
     const char *profile_path;
     double peak_gflops_per_thread;
@@ -73,6 +79,8 @@ static int parse_args(int argc, char **argv, bench_args *a)
             return CLI_EXIT_OK;
         } else if (arg_is_flag(arg, NULL, "--json")) {
             a->json = 1;
+        } else if (arg_is_flag(arg, NULL, "--compare")) {
+            a->compare = 1;
         } else if (arg_is_flag(arg, NULL, "--ops")) {
             a->ops = 1;
         } else if ((rc = cli_take_value(command, argc, argv, &i, "-r", "--runs", &value))) {
@@ -287,5 +295,12 @@ int cmd_bench(int argc, char **argv)
     a.seed = 1;
     df_options_init(&a.options);
     int rc = parse_args(argc, argv, &a);
-    return rc >= 0 ? rc : bench_model(&a);
+    if (rc >= 0)
+        return rc;
+    if (a.compare) {
+        if (a.ops || a.profile_path)
+            return cli_usage_error(argv[0], "--compare does not take --ops or --profile");
+        return bench_compare(a.model, &a.options, a.runs, a.warmup, a.seed, a.json);
+    }
+    return bench_model(&a);
 }
