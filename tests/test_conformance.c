@@ -504,7 +504,8 @@ static unsigned char *freeze_inputs(Onnx__ModelProto *mp, const int *frozen, con
         set_result(r, FAILED, "out of memory");
         goto done;
     }
-    memcpy(inits, init, n_init * sizeof *inits);
+    if (n_init)
+        memcpy(inits, init, n_init * sizeof *inits);
     size_t n_kept = 0, n_inits = n_init;
     int k = 0; /* number among the inputs that are not initializers */
     for (size_t i = 0; i < n_input; i++) {

@@ -134,7 +134,9 @@ int df_segment_row_slot(const df_segment *s, int strip, int j, int r, int *slot)
     if (s->strips == 1)
         return 0;
     int i = strip * s->n + j;
-    if (r >= s->own_lo[i] && r < s->own_hi[i])
+    /* rows it owns go to the tensor; so do rows it never computes, which no
+     * one in this lane reads */
+    if ((r >= s->own_lo[i] && r < s->own_hi[i]) || r < s->start[i] || r >= s->end[i])
         return 0;
     *slot = r < s->own_lo[i] ? r - s->start[i] : (s->own_lo[i] - s->start[i]) + (r - s->own_hi[i]);
     return 1;
@@ -448,6 +450,26 @@ static void free_segment(df_segment *seg)
     memset(seg, 0, sizeof *seg);
 }
 
+static int over_max_steps(const df_plan_overrides *over) { return over ? over->max_steps : 0; }
+
+/* When the budget, not the graph, ends a segment, the tensor at the cut is
+ * written whole. Cutting where it is narrowest (after a MobileNet block's
+ * projection rather than after its 6x expansion) costs the least traffic and
+ * memory, so look back a few steps for the smallest output. */
+static int narrowest_cut(const df_program *p, int first, int last)
+{
+    int best = last;
+    size_t best_bytes = df_value_bytes(&p->graph->values[p->steps[last].node->out[0]]);
+    for (int k = last - 1; k > first && k >= last - 3; k--) {
+        size_t bytes = df_value_bytes(&p->graph->values[p->steps[k].node->out[0]]);
+        if (bytes < best_bytes) {
+            best = k;
+            best_bytes = bytes;
+        }
+    }
+    return best;
+}
+
 df_status df_plan_segments(df_program *p, df_schedule schedule, int threads,
                            const df_plan_overrides *over)
 {
@@ -487,6 +509,9 @@ df_status df_plan_segments(df_program *p, df_schedule schedule, int threads,
             }
             last++;
         }
+        int stopped_early = last + 1 < p->n_steps && can_join(p, first, last + 1);
+        if (stopped_early && !(over && over->seed) && over_max_steps(over) == 0)
+            last = narrowest_cut(p, first, last);
         if (last == first) {
             i = last + 1;
             continue;
