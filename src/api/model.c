@@ -301,6 +301,42 @@ df_status df_model_op_type(const df_model *m, int index, const char **op_type, i
     return DF_OK;
 }
 
+int df_model_op_count(const df_model *m) { return m ? m->program->n_steps : 0; }
+
+df_status df_model_op(const df_model *m, int index, df_op_info *info)
+{
+    if (!m || !info || index < 0 || index >= m->program->n_steps)
+        return df_fail(DF_ERR_INVALID_ARGUMENT, "df_model_op: no op %d", index);
+    const df_step *s = &m->program->steps[index];
+    const df_value *y = &m->program->graph->values[s->node->out[0]];
+    memset(info, 0, sizeof *info);
+    info->name = s->node->name;
+    info->op_type = s->node->fused_types ? s->node->fused_types : s->node->op_type;
+    info->rank = y->rank;
+    for (int d = 0; d < y->rank && d < DF_MAX_RANK; d++)
+        info->dims[d] = y->onnx_dims[d];
+    info->flops = s->flops;
+    info->segment = s->segment;
+    return DF_OK;
+}
+
+int df_model_segment_count(const df_model *m) { return m ? m->program->n_segments : 0; }
+
+df_status df_model_segment(const df_model *m, int index, df_segment_info *info)
+{
+    if (!m || !info || index < 0 || index >= m->program->n_segments)
+        return df_fail(DF_ERR_INVALID_ARGUMENT, "df_model_segment: no segment %d", index);
+    const df_segment *seg = &m->program->segments[index];
+    info->first_op = seg->first;
+    info->last_op = seg->last;
+    info->band_rows = seg->band;
+    info->strips = seg->strips;
+    info->lanes = seg->lanes;
+    info->ring_bytes = seg->lane_bytes;
+    info->weight_bytes = seg->weight_bytes;
+    return DF_OK;
+}
+
 df_status df_session_create(const df_model *m, df_session **out)
 {
     if (!out)
