@@ -197,6 +197,8 @@ static int row_local(const df_program *p, const df_step *s)
     if (n->n_out != 1 || !nhwc4(&g->values[n->out[0]]))
         return 0;
     const df_value *y = &g->values[n->out[0]];
+    if (y->dims[1] <= 1)
+        return 0; /* one row: nothing to stream, depth first would only add overhead */
     switch (s->op) {
     case DF_OP_CONV: case DF_OP_MAXPOOL: case DF_OP_AVGPOOL: case DF_OP_BATCHNORM:
     case DF_OP_RELU: case DF_OP_SIGMOID: case DF_OP_TANH: case DF_OP_HARDSWISH:
