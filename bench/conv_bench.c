@@ -1,16 +1,19 @@
-/* Micro-benchmark: the convolution kernel df_conv_select picks (AVX2/FMA on a
- * CPU that has it) against the reference, on layer shapes of ResNet-50 and
+/* Micro-benchmark: the convolution kernels df_conv_select picks at each
+ * instruction-set level the CPU has (AVX2/FMA, forced with DF_KERNELS=avx2,
+ * and AVX-512) against the reference, on layer shapes of ResNet-50 and
  * MobileNetV2, one thread.
  *
- * For each layer it times the whole image as one band (input and output
- * tensors come from L2/L3 or memory) and a band of 4 output rows run again and
- * again over the same rows (inputs and outputs hot in cache, as in depth-first
- * execution), and prints GFLOP/s and the share of the single-core FMA peak.
- * The peak is measured first with a loop of independent FMAs (it follows the
+ * For each layer and level it times the whole image as one band (input and
+ * output tensors come from L2/L3 or memory) and a band of 4 output rows run
+ * again and again over the same rows (inputs and outputs hot in cache, as in
+ * depth-first execution), and prints GFLOP/s, the share of that level's
+ * single-core FMA peak and, for AVX-512, the speed-up over AVX2 (whole image).
+ * Each peak is measured first with a loop of independent FMAs (it follows the
  * clock the core really runs at, turbo included), unless given.
  *
- * usage: conv_bench [peak GFLOP/s per core; nominal: 3.15 GHz x 2 FMA x 8 lanes x 2 = 100.8] */
-#define _POSIX_C_SOURCE 199309L /* clock_gettime */
+ * usage: conv_bench [AVX2 peak GFLOP/s per core [AVX-512 peak]]
+ *        (nominal at 3.15 GHz: 2 FMA x 8 lanes x 2 = 100.8, and 201.6 with 16 lanes) */
+#define _POSIX_C_SOURCE 200112L /* clock_gettime, setenv */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
+
+#include <cpuinfo.h>
 
 #include "kernels/dispatch.h"
 #include "kernels/kernels.h"
@@ -106,23 +111,108 @@ __attribute__((target("avx2,fma"))) static double measure_peak(void)
     _mm256_storeu_ps(sink, sum);
     return sink[0] == 12345.0f ? best + 1e-9 : best;
 }
+
+/* The same on zmm registers: 16 lanes per FMA. */
+__attribute__((target("avx512f"))) static double measure_peak_avx512(void)
+{
+    __m512 c0 = _mm512_set1_ps(0.0f), c1 = _mm512_set1_ps(1.0f), c2 = _mm512_set1_ps(2.0f);
+    __m512 c3 = _mm512_set1_ps(3.0f), c4 = _mm512_set1_ps(4.0f), c5 = _mm512_set1_ps(5.0f);
+    __m512 c6 = _mm512_set1_ps(6.0f), c7 = _mm512_set1_ps(7.0f), c8 = _mm512_set1_ps(8.0f);
+    __m512 c9 = _mm512_set1_ps(9.0f), c10 = _mm512_set1_ps(10.0f), c11 = _mm512_set1_ps(11.0f);
+    const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+    const long iters = 20000000;
+    double best = 0.0;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = now();
+        for (long n = 0; n < iters; n++) {
+            c0 = _mm512_fmadd_ps(c0, a, b);
+            c1 = _mm512_fmadd_ps(c1, a, b);
+            c2 = _mm512_fmadd_ps(c2, a, b);
+            c3 = _mm512_fmadd_ps(c3, a, b);
+            c4 = _mm512_fmadd_ps(c4, a, b);
+            c5 = _mm512_fmadd_ps(c5, a, b);
+            c6 = _mm512_fmadd_ps(c6, a, b);
+            c7 = _mm512_fmadd_ps(c7, a, b);
+            c8 = _mm512_fmadd_ps(c8, a, b);
+            c9 = _mm512_fmadd_ps(c9, a, b);
+            c10 = _mm512_fmadd_ps(c10, a, b);
+            c11 = _mm512_fmadd_ps(c11, a, b);
+        }
+        double g = (double)iters * 12 * 32 / (now() - t0) * 1e-9;
+        best = g > best ? g : best;
+    }
+    __m512 sum = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(c0, c1), _mm512_add_ps(c2, c3)),
+                               _mm512_add_ps(_mm512_add_ps(c4, c5), _mm512_add_ps(c6, c7)));
+    sum = _mm512_add_ps(sum, _mm512_add_ps(_mm512_add_ps(c8, c9), _mm512_add_ps(c10, c11)));
+    float sink[16];
+    _mm512_storeu_ps(sink, sum);
+    return sink[0] == 12345.0f ? best + 1e-9 : best;
+}
 #endif
+
+/* The instruction-set levels to time: DF_KERNELS values, names, peaks. */
+typedef struct level {
+    const char *force; /* DF_KERNELS value, or NULL for the default (best) choice */
+    const char *isa;   /* what df_kernel_isa() must then say */
+    double peak;
+} level;
+
+/* Times fn (selected at one level) on layer l; GFLOP/s for the image and a 4-row band. */
+static int time_level(const layer *l, df_conv_params *p, const float *const *in_rows,
+                      float *const *out_rows, double flops, double *g_img, double *g_band)
+{
+    df_conv_rows_fn fn;
+    void *packed;
+    if (df_conv_select(p, &fn, &packed) != DF_OK) {
+        fprintf(stderr, "%s: kernel selection failed\n", l->name);
+        return 0;
+    }
+    const double t_img = time_rows(fn, p, in_rows, out_rows, 0, p->out_h, 0.5);
+    const int mid = p->out_h / 2, y1 = mid + 4 < p->out_h ? mid + 4 : p->out_h;
+    const double t_band = time_rows(fn, p, in_rows, out_rows, mid, y1, 0.3);
+    *g_img = flops / t_img * 1e-9;
+    *g_band = flops * (y1 - mid) / p->out_h / t_band * 1e-9;
+    df_conv_release(packed);
+    p->packed = NULL;
+    return 1;
+}
 
 int main(int argc, char **argv)
 {
-    double peak = 100.8;
-    if (argc > 1)
-        peak = atof(argv[1]);
+    level levels[2];
+    int n_levels = 0;
+    const char *saved = getenv("DF_KERNELS");
+    if (saved && strcmp(saved, "reference") == 0) {
+        fprintf(stderr, "DF_KERNELS=reference: no fast kernels to time\n");
+        return 1;
+    }
+    setenv("DF_KERNELS", "avx2", 1);
+    if (strcmp(df_kernel_isa(), "avx2+fma") == 0)
+        levels[n_levels++] = (level){"avx2", "avx2+fma", 100.8};
+    unsetenv("DF_KERNELS");
+    if (strcmp(df_kernel_isa(), "avx512") == 0 && !(saved && strcmp(saved, "avx2") == 0))
+        levels[n_levels++] = (level){NULL, "avx512", 201.6};
+    if (n_levels == 0) {
+        fprintf(stderr, "this CPU has no fast kernels to time\n");
+        return 1;
+    }
+    for (int i = 0; i < n_levels; i++) {
+        if (argc > 1 + i) {
+            levels[i].peak = atof(argv[1 + i]);
+            continue;
+        }
 #if defined(__x86_64__)
-    else if (strcmp(df_kernel_isa(), "avx2+fma") == 0)
-        peak = measure_peak();
+        levels[i].peak = strcmp(levels[i].isa, "avx512") == 0 ? measure_peak_avx512()
+                                                              : measure_peak();
 #endif
-    printf("kernels: %s; peak %.1f GFLOP/s per core%s\n", df_kernel_isa(), peak,
-           argc > 1 ? " (given)" : " (measured)");
-    printf("%-32s %9s %9s %7s %9s %7s %9s %7s\n", "layer", "MFLOP", "ref", "", "image", "",
-           "4 rows", "");
-    printf("%-32s %9s %9s %7s %9s %7s %9s %7s\n", "", "", "GFLOP/s", "%peak", "GFLOP/s",
-           "%peak", "GFLOP/s", "%peak");
+    }
+    for (int i = 0; i < n_levels; i++)
+        printf("kernels %s: peak %.1f GFLOP/s per core (%s)\n", levels[i].isa, levels[i].peak,
+               argc > 1 + i ? "given" : "measured");
+    printf("%-32s %7s %8s %-9s %9s %7s %9s %7s %8s\n", "layer", "MFLOP", "ref", "kernels",
+           "image", "", "4 rows", "", "image");
+    printf("%-32s %7s %8s %-9s %9s %7s %9s %7s %8s\n", "", "", "GFLOP/s", "", "GFLOP/s",
+           "%peak", "GFLOP/s", "%peak", "vs avx2");
     for (size_t li = 0; li < sizeof layers / sizeof layers[0]; li++) {
         const layer *l = &layers[li];
         df_conv_params p = {0};
@@ -141,7 +231,10 @@ int main(int argc, char **argv)
         const size_t n_in = (size_t)p.in_h * p.in_w * p.in_c;
         const size_t n_out = (size_t)p.out_h * p.out_w * p.out_c;
         float *w = malloc(n_w * sizeof(float)), *bias = malloc((size_t)l->out_c * sizeof(float));
-        float *in = malloc(n_in * sizeof(float)), *out = malloc(n_out * sizeof(float));
+        /* 64-byte aligned, as the executor's arena is: rows of a multiple of 16
+         * channels then start on a cache line */
+        float *in = aligned_alloc(64, (n_in * sizeof(float) + 63) / 64 * 64);
+        float *out = aligned_alloc(64, (n_out * sizeof(float) + 63) / 64 * 64);
         const float **in_rows = malloc((size_t)p.in_h * sizeof(float *));
         float **out_rows = malloc((size_t)p.out_h * sizeof(float *));
         if (!w || !bias || !in || !out || !in_rows || !out_rows) {
@@ -161,25 +254,29 @@ int main(int argc, char **argv)
         p.weight = w;
         p.bias = bias;
 
-        df_conv_rows_fn fn;
-        void *packed;
-        if (df_conv_select(&p, &fn, &packed) != DF_OK) {
-            fprintf(stderr, "%s: kernel selection failed\n", l->name);
-            return 1;
-        }
         const double flops = 2.0 * (double)n_out * l->k * l->k * (l->in_c / l->groups);
         const double t_ref = time_rows(df_conv_rows_ref, &p, in_rows, out_rows, 0, p.out_h, 0.3);
-        const double t_img = time_rows(fn, &p, in_rows, out_rows, 0, p.out_h, 0.5);
-        const int mid = p.out_h / 2, y1 = mid + 4 < p.out_h ? mid + 4 : p.out_h;
-        const double t_band = time_rows(fn, &p, in_rows, out_rows, mid, y1, 0.3);
-        const double band_flops = flops * (y1 - mid) / p.out_h;
-        const double g_ref = flops / t_ref * 1e-9, g_img = flops / t_img * 1e-9;
-        const double g_band = band_flops / t_band * 1e-9;
-        printf("%-32s %9.1f %9.2f %6.1f%% %9.2f %6.1f%% %9.2f %6.1f%%\n", l->name, flops * 1e-6,
-               g_ref, 100 * g_ref / peak, g_img, 100 * g_img / peak, g_band,
-               100 * g_band / peak);
-        fflush(stdout);
-        df_conv_release(packed);
+        const double g_ref = flops / t_ref * 1e-9;
+        double g_avx2 = 0.0;
+        for (int i = 0; i < n_levels; i++) {
+            const level *lv = &levels[i];
+            if (lv->force)
+                setenv("DF_KERNELS", lv->force, 1);
+            else
+                unsetenv("DF_KERNELS");
+            double g_img, g_band;
+            if (!time_level(l, &p, in_rows, out_rows, flops, &g_img, &g_band))
+                return 1;
+            if (strcmp(lv->isa, "avx2+fma") == 0)
+                g_avx2 = g_img;
+            char vs[16] = "";
+            if (strcmp(lv->isa, "avx512") == 0 && g_avx2 > 0.0)
+                snprintf(vs, sizeof vs, "%.2fx", g_img / g_avx2);
+            printf("%-32s %7.1f %8.2f %-9s %9.2f %6.1f%% %9.2f %6.1f%% %8s\n",
+                   i == 0 ? l->name : "", flops * 1e-6, g_ref, lv->isa, g_img,
+                   100 * g_img / lv->peak, g_band, 100 * g_band / lv->peak, vs);
+            fflush(stdout);
+        }
         free(w);
         free(bias);
         free(in);
@@ -187,5 +284,9 @@ int main(int argc, char **argv)
         free(in_rows);
         free(out_rows);
     }
+    if (saved)
+        setenv("DF_KERNELS", saved, 1);
+    else
+        unsetenv("DF_KERNELS");
     return 0;
 }

@@ -1,7 +1,9 @@
-/* Kernel selection at load: the AVX2/FMA kernels when the CPU has both
- * instruction sets (asked of cpuinfo), the portable reference otherwise or
- * when DF_KERNELS=reference is set. Fast kernels get their weights packed here,
- * once, into a buffer the step owns. */
+/* Kernel selection at load: the AVX-512 kernels when the CPU has AVX-512
+ * F/DQ/BW/VL, else the AVX2/FMA kernels when it has both of those instruction
+ * sets (asked of cpuinfo), else the portable reference. DF_KERNELS=reference
+ * or DF_KERNELS=avx2 in the environment caps the choice at that level, so
+ * every level stays testable on one machine. Fast kernels get their weights
+ * packed here, once, into a buffer the step owns. */
 #include "kernels/dispatch.h"
 
 #include <cpuinfo.h>
@@ -11,23 +13,42 @@
 #include "core/status.h"
 #include "kernels/x86/kernels_x86.h"
 
-/* 1 when the AVX2/FMA kernels may run: the CPU has them and the user did not
- * ask for the reference. cpuinfo_initialize is thread-safe and runs once. */
-static int use_avx2(void)
+typedef enum kernel_isa { ISA_REFERENCE, ISA_AVX2, ISA_AVX512 } kernel_isa;
+
+/* The best level the CPU has, capped by DF_KERNELS. cpuinfo_initialize is
+ * thread-safe and runs once. */
+static kernel_isa select_isa(void)
 {
     const char *force = getenv("DF_KERNELS");
+    kernel_isa cap = ISA_AVX512;
     if (force && strcmp(force, "reference") == 0)
-        return 0;
+        cap = ISA_REFERENCE;
+    else if (force && strcmp(force, "avx2") == 0)
+        cap = ISA_AVX2;
 #if defined(__x86_64__) || defined(__i386__)
-    if (!cpuinfo_initialize())
-        return 0;
-    return cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3();
+    if (cap == ISA_REFERENCE || !cpuinfo_initialize())
+        return ISA_REFERENCE;
+    if (cap == ISA_AVX512 && cpuinfo_has_x86_avx512f() && cpuinfo_has_x86_avx512dq() &&
+        cpuinfo_has_x86_avx512bw() && cpuinfo_has_x86_avx512vl())
+        return ISA_AVX512;
+    if (cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3())
+        return ISA_AVX2;
+    return ISA_REFERENCE;
 #else
-    return 0;
+    (void)cap;
+    return ISA_REFERENCE;
 #endif
 }
 
-const char *df_kernel_isa(void) { return use_avx2() ? "avx2+fma" : "reference"; }
+const char *df_kernel_isa(void)
+{
+    switch (select_isa()) {
+    case ISA_AVX512: return "avx512";
+    case ISA_AVX2: return "avx2+fma";
+    case ISA_REFERENCE: break;
+    }
+    return "reference";
+}
 
 static int is_depthwise(const df_conv_params *p)
 {
@@ -39,22 +60,32 @@ df_status df_conv_select(df_conv_params *p, df_conv_rows_fn *fn, void **packed)
     *packed = NULL;
     p->packed = NULL;
     *fn = df_conv_rows_ref;
-    if (!use_avx2())
+    const kernel_isa isa = select_isa();
+    if (isa == ISA_REFERENCE)
         return DF_OK;
 
     const int depthwise = is_depthwise(p);
-    const size_t floats =
-        depthwise ? df_dwconv_avx2_packed_floats(p) : df_conv_avx2_packed_floats(p);
+    size_t floats;
+    if (isa == ISA_AVX512)
+        floats = depthwise ? df_dwconv_avx512_packed_floats(p) : df_conv_avx512_packed_floats(p);
+    else
+        floats = depthwise ? df_dwconv_avx2_packed_floats(p) : df_conv_avx2_packed_floats(p);
     if (floats == 0 || floats > SIZE_MAX / sizeof(float) - 64)
         return df_fail(DF_ERR_OUT_OF_MEMORY, "conv: packed weights too large");
-    /* 64-byte alignment keeps every 16-float weight block on one cache line;
+    /* 64-byte alignment keeps every 16-float weight row on one cache line;
      * aligned_alloc wants a size that is a multiple of the alignment. */
     const size_t bytes = (floats * sizeof(float) + 63) & ~(size_t)63;
     float *buf = aligned_alloc(64, bytes);
     if (!buf)
         return df_fail(DF_ERR_OUT_OF_MEMORY, "conv: could not allocate %zu bytes of packed weights",
                        bytes);
-    if (depthwise) {
+    if (isa == ISA_AVX512 && depthwise) {
+        df_dwconv_avx512_pack(p, buf);
+        *fn = df_dwconv_rows_avx512;
+    } else if (isa == ISA_AVX512) {
+        df_conv_avx512_pack(p, buf);
+        *fn = df_conv_rows_avx512;
+    } else if (depthwise) {
         df_dwconv_avx2_pack(p, buf);
         *fn = df_dwconv_rows_avx2;
     } else {

@@ -11,8 +11,9 @@
 df_status df_conv_select(df_conv_params *p, df_conv_rows_fn *fn, void **packed);
 void df_conv_release(void *packed);
 
-/* Which instruction set the fast kernels use on this CPU: "avx2+fma" or "reference".
- * DF_KERNELS=reference in the environment forces the reference kernels. */
+/* Which instruction set the fast kernels use on this CPU: "avx512", "avx2+fma" or
+ * "reference". DF_KERNELS=reference in the environment forces the reference
+ * kernels, DF_KERNELS=avx2 caps the choice at the AVX2/FMA kernels. */
 const char *df_kernel_isa(void);
 
 #endif

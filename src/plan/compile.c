@@ -30,7 +30,9 @@ static int64_t norm_axis(int64_t axis, int rank) { return axis < 0 ? axis + rank
 
 static void (*select_unary(df_op op))(df_op, const float *, float *, int64_t, float, float)
 {
-    if (strcmp(df_kernel_isa(), "avx2+fma") == 0 && df_unary_has_avx2(op))
+    /* the AVX2 elementwise kernels also serve CPUs that have AVX-512 */
+    const char *isa = df_kernel_isa();
+    if ((strcmp(isa, "avx2+fma") == 0 || strcmp(isa, "avx512") == 0) && df_unary_has_avx2(op))
         return df_unary_avx2;
     return df_unary_ref;
 }

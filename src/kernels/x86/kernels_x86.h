@@ -33,4 +33,28 @@ void df_dwconv_avx2_pack(const df_conv_params *p, float *packed);
 void df_dwconv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
                          float *const *out_rows, const float *const *res_rows, int y0, int y1);
 
+/* ---- AVX-512 (F, DQ, BW, VL) versions (conv_avx512.c, dwconv_avx512.c) -----
+ * Same semantics; call only when the CPU has AVX-512 F/DQ/BW/VL
+ * (df_kernel_isa() == "avx512").
+ *
+ * Dense and grouped: packed layout (floats), oc16 = (out_c / groups) rounded
+ * up to 16, k = k_h * k_w * (in_c / groups):
+ *   bias:    [groups][oc16]                                (zero when p->bias is NULL)
+ *   weights: [groups][oc blocks of 32][k_h][k_w][in_c / groups][32]
+ *            where the last block of a group is 16 wide when oc16 % 32 == 16
+ *   zeros:   in_c / groups rounded up to 16 (what taps in the padding read)
+ * Out-channel tails are zero. */
+#define DF_CONV_AVX512_OC_BLOCK 32
+
+size_t df_conv_avx512_packed_floats(const df_conv_params *p);
+void df_conv_avx512_pack(const df_conv_params *p, float *packed);
+void df_conv_rows_avx512(const df_conv_params *p, const float *const *in_rows,
+                         float *const *out_rows, const float *const *res_rows, int y0, int y1);
+
+/* Depthwise: c16 = in_c rounded up to 16; bias: [c16], weights: [k_h][k_w][c16]. */
+size_t df_dwconv_avx512_packed_floats(const df_conv_params *p);
+void df_dwconv_avx512_pack(const df_conv_params *p, float *packed);
+void df_dwconv_rows_avx512(const df_conv_params *p, const float *const *in_rows,
+                           float *const *out_rows, const float *const *res_rows, int y0, int y1);
+
 #endif

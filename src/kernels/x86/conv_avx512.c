@@ -1,0 +1,330 @@
+/* Dense and grouped convolution for x86-64 AVX-512 (F, DQ, BW, VL): implicit
+ * GEMM over the table of input row pointers, like conv_avx2.c, on zmm
+ * registers.
+ *
+ * An output row is a GEMM of (output pixels) x (output channels) over
+ * K = k_h * k_w * (in_c / groups). The micro-kernel keeps a tile of up to 12
+ * output pixels x 32 output channels in 24 zmm accumulators; for every k it
+ * loads 32 packed weights (2 zmm) and broadcasts one input value per pixel,
+ * so it issues 24 FMAs per 2 weight loads and 12 broadcasts: with two 512-bit
+ * FMA pipes that is 12 cycles of FMAs against 14 loads, which the load ports
+ * absorb. Input values are read in place through the row pointers: pixel j
+ * of a tile sits j * stride_w * in_c floats after pixel 0 in the same row.
+ *
+ * Weights are packed once at load as [group][oc block of 32][ky][kx][ci][32];
+ * when a group's out-channel count rounded up to 16 is not a multiple of 32,
+ * its last block is 16 wide ([..][ci][16]) and runs a 1-zmm variant of the
+ * micro-kernel, so a tail of up to 16 channels costs no wasted FMAs beyond
+ * the rounding to 16. When dil_w == 1 and groups == 1, the taps of one kernel
+ * row are one contiguous run of k_w * in_c values both in the input row and
+ * in the packed weights.
+ *
+ * Padding: kernel rows outside the image are skipped; tiles at the left and
+ * right borders point each tap that falls in the padding at a row of zeros
+ * kept after the packed weights. Bias is the accumulators' start value. The
+ * tile's results go through a small buffer to one epilogue loop (residual,
+ * activation, store with __mmask16 channel masks), so only the K loop is
+ * compiled once per tile size. */
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels/x86/avx512_util.h"
+#include "kernels/x86/kernels_x86.h"
+
+#define OCB DF_CONV_AVX512_OC_BLOCK
+#define MR 12 /* output pixels per tile: 14 measured no faster */
+
+typedef struct dense_geom {
+    int in_c, cin, cout;   /* all input channels; input / output channels per group */
+    int oc16;              /* cout rounded up to 16: packed channels per group */
+    int oc_blocks;         /* per group: ceil(oc16 / 32) */
+    size_t k;              /* k_h * k_w * cin */
+    size_t px_step;        /* floats between the inputs of two neighbouring output pixels */
+    int contiguous_kx;     /* the taps of one kernel row are one contiguous run */
+    const float *bias;     /* [groups][oc16] */
+    const float *weights;  /* [groups][oc16 * k] */
+    const float *zeros;    /* cin zeros, read by the taps that fall in the padding */
+} dense_geom;
+
+static int ceil_div(int a, int b) { return (a + b - 1) / b; }
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+size_t df_conv_avx512_packed_floats(const df_conv_params *p)
+{
+    const size_t cin = (size_t)(p->in_c / p->groups);
+    const size_t oc16 = round16((size_t)(p->out_c / p->groups));
+    const size_t k = (size_t)p->k_h * (size_t)p->k_w * cin;
+    const size_t per_group = oc16 * (k + 1); /* weights and bias */
+    if (oc16 != 0 && k + 1 > (SIZE_MAX / 4) / oc16)
+        return 0;
+    if (per_group != 0 && (size_t)p->groups > (SIZE_MAX / 4) / per_group)
+        return 0;
+    return (size_t)p->groups * per_group + round16(cin);
+}
+
+void df_conv_avx512_pack(const df_conv_params *p, float *packed)
+{
+    const int cin = p->in_c / p->groups, cout = p->out_c / p->groups;
+    const size_t oc16 = round16((size_t)cout);
+    const size_t k = (size_t)p->k_h * p->k_w * cin;
+    float *bias = packed, *weights = packed + (size_t)p->groups * oc16;
+
+    memset(packed, 0, df_conv_avx512_packed_floats(p) * sizeof(float));
+    for (int g = 0; g < p->groups; g++) {
+        float *wg = weights + (size_t)g * oc16 * k;
+        for (int o = 0; o < cout; o++) {
+            const int b = o / OCB, lane = o % OCB;
+            const size_t width = oc16 - (size_t)b * OCB < OCB ? oc16 - (size_t)b * OCB : OCB;
+            float *wb = wg + (size_t)b * OCB * k;
+            const int oc = g * cout + o;
+            if (p->bias)
+                bias[(size_t)g * oc16 + o] = p->bias[oc];
+            /* OHWI: the oc's weights are already in (ky, kx, ci) order */
+            const float *w_oc = p->weight + (size_t)oc * k;
+            for (size_t i = 0; i < k; i++)
+                wb[i * width + lane] = w_oc[i];
+        }
+    }
+}
+
+/* Where one tile of output pixels reads. */
+typedef struct tile_at {
+    const float *const *in_rows;
+    int iy0, ky_lo, ky_hi; /* input row of ky = 0, and the valid kernel rows */
+    int x;                 /* first output pixel of the tile */
+    size_t in_c0;          /* first input channel of the group */
+    const float *w_block;  /* packed weights of the oc block */
+    const float *bias;     /* the block's packed biases */
+} tile_at;
+
+/* n_px output pixels from t->x, NV * 16 output channels, into acc[j][0..32).
+ * Interior tiles (edge = 0) have every tap of every pixel inside the input
+ * row; an edge tile points the taps that fall in the padding at the row of
+ * zeros. The accumulators are named variables so that the compiler keeps all
+ * of them in registers; with constant n_px and NV the unused ones vanish. */
+static DF_ALWAYS_INLINE void dense_tile(const int n_px, const int NV, const int edge,
+                                        const df_conv_params *p, const dense_geom *g,
+                                        const tile_at *t, float *acc)
+{
+    const __m512 b0 = _mm512_loadu_ps(t->bias);
+    const __m512 b1 = NV > 1 ? _mm512_loadu_ps(t->bias + 16) : b0;
+#define DECL(j) __m512 a##j##0 = b0, a##j##1 = b1
+    DECL(0); DECL(1); DECL(2); DECL(3); DECL(4); DECL(5);
+    DECL(6); DECL(7); DECL(8); DECL(9); DECL(10); DECL(11);
+#undef DECL
+    const size_t tap_k = (size_t)g->cin, s = g->px_step, wstride = (size_t)NV * 16;
+    const int ix0 = t->x * p->stride_w - p->pad_left;
+
+#define STEP(j)                                                                 \
+    if (n_px > j) {                                                             \
+        const __m512 xv = _mm512_set1_ps(x##j[i]);                              \
+        a##j##0 = _mm512_fmadd_ps(xv, w0, a##j##0);                             \
+        if (NV > 1)                                                             \
+            a##j##1 = _mm512_fmadd_ps(xv, w1, a##j##1);                         \
+    }
+    /* acc_j += sum over i < n of x_j[i] * w[i][..] for pixels j < n_px */
+#define RUN(w_run, n_run)                                                       \
+    do {                                                                        \
+        const float *w_ = (w_run);                                              \
+        const size_t n_ = (n_run);                                              \
+        for (size_t i = 0; i < n_; i++, w_ += wstride) {                        \
+            const __m512 w0 = _mm512_loadu_ps(w_);                              \
+            const __m512 w1 = NV > 1 ? _mm512_loadu_ps(w_ + 16) : w0;           \
+            STEP(0) STEP(1) STEP(2) STEP(3) STEP(4) STEP(5)                     \
+            STEP(6) STEP(7) STEP(8) STEP(9) STEP(10) STEP(11)                   \
+        }                                                                       \
+    } while (0)
+
+    for (int ky = t->ky_lo; ky < t->ky_hi; ky++) {
+        const float *row = t->in_rows[t->iy0 + ky * p->dil_h] + t->in_c0;
+        const float *w_row = t->w_block + (size_t)ky * p->k_w * tap_k * wstride;
+        if (edge) {
+            /* per tap, each pixel reads its input or the zero row */
+            for (int kx = 0; kx < p->k_w; kx++) {
+                const float *xp[MR];
+                int any = 0;
+                for (int j = 0; j < MR; j++) {
+                    const int ix = ix0 + j * p->stride_w + kx * p->dil_w;
+                    const int inside = j < n_px && ix >= 0 && ix < p->in_w;
+                    xp[j] = inside ? row + (size_t)ix * g->in_c : g->zeros;
+                    any |= inside;
+                }
+                if (!any)
+                    continue;
+                const float *x0 = xp[0], *x1 = xp[1], *x2 = xp[2], *x3 = xp[3];
+                const float *x4 = xp[4], *x5 = xp[5], *x6 = xp[6], *x7 = xp[7];
+                const float *x8 = xp[8], *x9 = xp[9], *x10 = xp[10], *x11 = xp[11];
+                RUN(w_row + (size_t)kx * tap_k * wstride, tap_k);
+            }
+        } else {
+            const int n_kx = g->contiguous_kx ? 1 : p->k_w;
+            const size_t run = g->contiguous_kx ? (size_t)p->k_w * tap_k : tap_k;
+            for (int kx = 0; kx < n_kx; kx++) {
+                const float *x0 = row + (size_t)(ix0 + kx * p->dil_w) * g->in_c;
+                const float *x1 = x0 + s, *x2 = x0 + 2 * s, *x3 = x0 + 3 * s;
+                const float *x4 = x0 + 4 * s, *x5 = x0 + 5 * s, *x6 = x0 + 6 * s;
+                const float *x7 = x0 + 7 * s, *x8 = x0 + 8 * s, *x9 = x0 + 9 * s;
+                const float *x10 = x0 + 10 * s, *x11 = x0 + 11 * s;
+                RUN(w_row + (size_t)kx * tap_k * wstride, run);
+            }
+        }
+    }
+#undef RUN
+#undef STEP
+
+#define SAVE(j)                                                                 \
+    if (n_px > j) {                                                             \
+        _mm512_storeu_ps(acc + j * OCB, a##j##0);                               \
+        if (NV > 1)                                                             \
+            _mm512_storeu_ps(acc + j * OCB + 16, a##j##1);                      \
+    }
+    SAVE(0) SAVE(1) SAVE(2) SAVE(3) SAVE(4) SAVE(5)
+    SAVE(6) SAVE(7) SAVE(8) SAVE(9) SAVE(10) SAVE(11)
+#undef SAVE
+}
+
+/* One compiled copy of dense_tile per tile size, width and kind. */
+static void dense_tile_any(int n_px, int nv, int edge, const df_conv_params *p,
+                           const dense_geom *g, const tile_at *t, float *acc)
+{
+#define SIZE(n)                                                                 \
+    case n:                                                                     \
+        if (nv == 2) {                                                          \
+            if (edge)                                                           \
+                dense_tile(n, 2, 1, p, g, t, acc);                              \
+            else                                                                \
+                dense_tile(n, 2, 0, p, g, t, acc);                              \
+        } else {                                                                \
+            if (edge)                                                           \
+                dense_tile(n, 1, 1, p, g, t, acc);                              \
+            else                                                                \
+                dense_tile(n, 1, 0, p, g, t, acc);                              \
+        }                                                                       \
+        break
+    switch (n_px) {
+        SIZE(1); SIZE(2); SIZE(3); SIZE(4); SIZE(5); SIZE(6);
+        SIZE(7); SIZE(8); SIZE(9); SIZE(10); SIZE(11); SIZE(12);
+    }
+#undef SIZE
+}
+
+/* Residual, activation and (masked) store of n_px pixels x n_valid channels. */
+static void store_tile(const df_conv_params *p, const float *acc, int n_px, float *out,
+                       const float *res, int n_valid)
+{
+    const __m512 alpha = _mm512_set1_ps(p->act_alpha), beta = _mm512_set1_ps(p->act_beta);
+    const __mmask16 m0 = df_avx512_tail_mask(n_valid), m1 = df_avx512_tail_mask(n_valid - 16);
+    const size_t step = (size_t)p->out_c;
+    for (int j = 0; j < n_px; j++, out += step, res = res ? res + step : NULL) {
+        __m512 v0 = _mm512_loadu_ps(acc + j * OCB);
+        if (res)
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, res));
+        _mm512_mask_storeu_ps(out, m0, df_avx512_act(p->act, v0, alpha, beta));
+        if (n_valid > 16) {
+            __m512 v1 = _mm512_loadu_ps(acc + j * OCB + 16);
+            if (res)
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, res + 16));
+            _mm512_mask_storeu_ps(out + 16, m1, df_avx512_act(p->act, v1, alpha, beta));
+        }
+        if (!df_avx512_act_is_vector(p->act))
+            df_avx512_act_scalar(p->act, out, n_valid, p->act_alpha, p->act_beta);
+    }
+}
+
+/* Output pixels [*x_lo, *x_hi) have all k_w taps inside the input row. */
+static void interior_columns(const df_conv_params *p, int *x_lo, int *x_hi)
+{
+    const int span = (p->k_w - 1) * p->dil_w;                /* first to last tap */
+    const int lo = ceil_div(p->pad_left, p->stride_w);       /* ix0 >= 0 */
+    const int last_start = p->in_w - 1 - span + p->pad_left; /* x * stride_w <= this */
+    int hi = last_start < 0 ? 0 : last_start / p->stride_w + 1;
+    if (hi > p->out_w)
+        hi = p->out_w;
+    *x_lo = lo < hi ? lo : hi;
+    *x_hi = hi;
+}
+
+/* Output rows [y0, y1) of one oc block of one group. */
+static void dense_block_rows(const df_conv_params *p, const dense_geom *g,
+                             const float *const *in_rows, float *const *out_rows,
+                             const float *const *res_rows, int y0, int y1, int group, int block)
+{
+    const int oc_first = block * OCB; /* in the group */
+    const int width = g->oc16 - oc_first < OCB ? g->oc16 - oc_first : OCB;
+    const int nv = width / 16;
+    const int n_valid = g->cout - oc_first < width ? g->cout - oc_first : width;
+    const size_t oc0 = (size_t)group * g->cout + (size_t)oc_first;
+    float acc[MR * OCB];
+    tile_at t;
+    t.in_rows = in_rows;
+    t.in_c0 = (size_t)group * g->cin;
+    t.bias = g->bias + (size_t)group * g->oc16 + oc_first;
+    t.w_block = g->weights + ((size_t)group * g->oc16 + (size_t)oc_first) * g->k;
+    int x_lo, x_hi;
+    interior_columns(p, &x_lo, &x_hi);
+
+    /* Tiles as even as possible: a row of 56 is 12,11,11,11,11, not four
+     * 12s and an 8, so no tile runs with a poor FMA-to-load ratio. */
+    const int n_tiles = ceil_div(p->out_w, MR);
+    const int base = p->out_w / n_tiles, wider = p->out_w % n_tiles;
+
+    for (int y = y0; y < y1; y++) {
+        t.iy0 = y * p->stride_h - p->pad_top;
+        df_avx512_valid_taps(t.iy0, p->dil_h, p->k_h, p->in_h, &t.ky_lo, &t.ky_hi);
+        float *out = out_rows[y] + oc0;
+        const float *res = res_rows ? res_rows[y] + oc0 : NULL;
+        t.x = 0;
+        for (int i = 0; i < n_tiles; i++) {
+            const int n_px = base + (i < wider);
+            const int edge = t.x < x_lo || t.x + n_px > x_hi;
+            if (n_px == MR && nv == 2 && !edge)
+                dense_tile(MR, 2, 0, p, g, &t, acc);
+            else
+                dense_tile_any(n_px, nv, edge, p, g, &t, acc);
+            const size_t o = (size_t)p->out_c * t.x;
+            store_tile(p, acc, n_px, out + o, res ? res + o : NULL, n_valid);
+            t.x += n_px;
+        }
+    }
+}
+
+void df_conv_rows_avx512(const df_conv_params *p, const float *const *in_rows,
+                         float *const *out_rows, const float *const *res_rows, int y0, int y1)
+{
+    dense_geom g;
+    g.in_c = p->in_c;
+    g.cin = p->in_c / p->groups;
+    g.cout = p->out_c / p->groups;
+    g.oc16 = (int)round16((size_t)g.cout);
+    g.oc_blocks = ceil_div(g.oc16, OCB);
+    g.k = (size_t)p->k_h * p->k_w * g.cin;
+    g.px_step = (size_t)p->stride_w * p->in_c;
+    g.contiguous_kx = p->dil_w == 1 && p->groups == 1;
+    g.bias = p->packed;
+    g.weights = g.bias + (size_t)p->groups * g.oc16;
+    g.zeros = g.weights + (size_t)p->groups * g.oc16 * g.k;
+
+    /* Rows are taken in chunks, each swept once per oc block, so that a
+     * chunk's input and output rows and all the weights stay in L2 while the
+     * blocks pass over them. When the weights alone are too big for that, the
+     * whole band is one chunk and each block's weights are read once. */
+    const size_t l2_budget = 640 * 1024;
+    const size_t weight_bytes = (size_t)p->groups * g.oc16 * g.k * sizeof(float);
+    const size_t in_row_bytes = (size_t)p->in_w * p->in_c * sizeof(float);
+    const size_t per_row = in_row_bytes * (size_t)p->stride_h +
+                           (size_t)p->out_w * p->out_c * sizeof(float);
+    const size_t halo = in_row_bytes * (size_t)((p->k_h - 1) * p->dil_h);
+    int chunk = y1 - y0;
+    if (weight_bytes + halo < l2_budget) {
+        const size_t rows = (l2_budget - weight_bytes - halo) / (per_row ? per_row : 1);
+        if (rows < (size_t)chunk)
+            chunk = rows < 1 ? 1 : (int)rows;
+    }
+
+    for (int c0 = y0; c0 < y1; c0 += chunk) {
+        const int c1 = c0 + chunk < y1 ? c0 + chunk : y1;
+        for (int group = 0; group < p->groups; group++)
+            for (int block = 0; block < g.oc_blocks; block++)
+                dense_block_rows(p, &g, in_rows, out_rows, res_rows, c0, c1, group, block);
+    }
+}
