@@ -12,3 +12,7 @@ add_test(NAME eltwise_avx2 COMMAND test_eltwise_avx2)
 # AVX-512 conv kernels against the reference (skips on a CPU without AVX-512).
 df_add_test_exe(test_conv_avx512 ${CMAKE_CURRENT_LIST_DIR}/test_conv_avx512.c)
 add_test(NAME conv_avx512 COMMAND test_conv_avx512)
+
+# AVX2 pooling against the reference.
+df_add_test_exe(test_pool_avx2 ${CMAKE_CURRENT_LIST_DIR}/test_pool_avx2.c)
+add_test(NAME pool_avx2 COMMAND test_pool_avx2)

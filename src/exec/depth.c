@@ -59,7 +59,7 @@ void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0,
     }
     case DF_OP_MAXPOOL:
     case DF_OP_AVGPOOL:
-        df_pool_rows_ref(&st->pool, (const float *const *)input_rows(e, s, lane, image, n->in[0]),
+        st->pool_rows(&st->pool, (const float *const *)input_rows(e, s, lane, image, n->in[0]),
                          out, y0, y1);
         return;
     case DF_OP_BATCHNORM: {

@@ -157,7 +157,7 @@ static void run_band(void *arg, size_t t)
         const float *const *res = bt->res ? (const float *const *)bt->res + (size_t)image * bt->out_h : NULL;
         bt->step->conv_rows(&bt->step->conv, in, out, res, y0, y1);
     } else {
-        df_pool_rows_ref(&bt->step->pool, in, out, y0, y1);
+        bt->step->pool_rows(&bt->step->pool, in, out, y0, y1);
     }
 }
 

@@ -8,6 +8,7 @@
 
 #include "kernels/dispatch.h"
 #include "kernels/x86/eltwise_avx2.h"
+#include "kernels/x86/pool_avx2.h"
 #include "plan/program.h"
 #include "plan/segment.h"
 
@@ -28,11 +29,16 @@ static int64_t prod(const int64_t *d, int from, int to)
 
 static int64_t norm_axis(int64_t axis, int rank) { return axis < 0 ? axis + rank : axis; }
 
+/* The AVX2 elementwise and pooling kernels also serve CPUs with AVX-512. */
+static int has_avx2(void)
+{
+    const char *isa = df_kernel_isa();
+    return strcmp(isa, "avx2+fma") == 0 || strcmp(isa, "avx512") == 0;
+}
+
 static void (*select_unary(df_op op))(df_op, const float *, float *, int64_t, float, float)
 {
-    /* the AVX2 elementwise kernels also serve CPUs that have AVX-512 */
-    const char *isa = df_kernel_isa();
-    if ((strcmp(isa, "avx2+fma") == 0 || strcmp(isa, "avx512") == 0) && df_unary_has_avx2(op))
+    if (has_avx2() && df_unary_has_avx2(op))
         return df_unary_avx2;
     return df_unary_ref;
 }
@@ -139,6 +145,7 @@ static df_status compile_pool(const df_graph *g, const df_node *n, df_step *s)
         p->pad_right = (int)pads[3];
     }
     p->is_max = n->op == DF_OP_MAXPOOL;
+    s->pool_rows = has_avx2() ? df_pool_rows_avx2 : df_pool_rows_ref;
     p->count_include_pad = (int)df_attr_int(n, "count_include_pad", 0);
     s->batch = (int)x->dims[0];
     s->flops = y->dims[0] * y->dims[1] * y->dims[2] * y->dims[3] * p->k_h * p->k_w;

@@ -11,6 +11,8 @@
 #include "graph/graph.h"
 #include "kernels/kernels.h"
 
+typedef void (*df_pool_rows_fn)(const df_pool_params *p, const float *const *in_rows,
+                                float *const *out_rows, int y0, int y1);
 typedef void (*df_conv_rows_fn)(const df_conv_params *p, const float *const *in_rows,
                                 float *const *out_rows, const float *const *res_rows, int y0,
                                 int y1);
@@ -29,6 +31,7 @@ typedef struct df_step {
     void *conv_packed;    /* owned: packed weights of a fast kernel */
     float *weight_ohwi;   /* owned: conv weights in the reference layout */
     df_pool_params pool;
+    df_pool_rows_fn pool_rows;
     int batch;            /* images */
 
     /* elementwise and movement */
