@@ -69,6 +69,40 @@ int main(void)
             free(got);
         }
     }
+    /* scale, shift and an activation per channel (unfused BatchNormalization) */
+    for (int trial = 0; trial < 200; trial++) {
+        int64_t outer = 1 + (int64_t)(next_u32() % 20), c = 1 + (int64_t)(next_u32() % 70);
+        df_act act = (df_act)(next_u32() % (DF_ACT_SILU + 1));
+        float a = act == DF_ACT_CLIP ? -1.0f : act == DF_ACT_HARDSIGMOID ? 0.2f : 0.1f;
+        float b = act == DF_ACT_CLIP ? 2.0f : act == DF_ACT_HARDSIGMOID ? 0.5f : 0.0f;
+        size_t n = (size_t)(outer * c);
+        float *x = malloc(n * sizeof *x), *want = malloc(n * sizeof *x), *got = malloc(n * sizeof *x);
+        float *scale = malloc((size_t)c * sizeof *x), *shift = malloc((size_t)c * sizeof *x);
+        for (size_t i = 0; i < n; i++)
+            x[i] = uniform(-4, 4);
+        for (int64_t i = 0; i < c; i++) {
+            scale[i] = uniform(-2, 2);
+            shift[i] = uniform(-1, 1);
+        }
+        df_scale_shift_act_ref(x, want, scale, shift, outer, c, act, a, b);
+        df_scale_shift_act_avx2(x, got, scale, shift, outer, c, act, a, b);
+        int ok = 1;
+        for (size_t i = 0; i < n && ok; i++) {
+            /* the vector version fuses x * scale + shift into one rounding */
+            double tol = 1e-6 * (fabs((double)want[i]) + 8.0) ;
+            if (!(fabs((double)got[i] - (double)want[i]) <= tol)) {
+                printf("FAIL scale_shift act %d outer %lld c %lld i %zu: got %.9g want %.9g\n",
+                       (int)act, (long long)outer, (long long)c, i, got[i], want[i]);
+                ok = 0;
+            }
+        }
+        ok ? passed++ : failed++;
+        free(x);
+        free(want);
+        free(got);
+        free(scale);
+        free(shift);
+    }
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

@@ -65,7 +65,7 @@ void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0,
     case DF_OP_BATCHNORM: {
         float **in = input_rows(e, s, lane, image, n->in[0]);
         for (int r = y0; r < y1; r++)
-            df_scale_shift_ref(in[r], out[r], st->scale, st->shift, w, c);
+            st->scale_shift(in[r], out[r], st->scale, st->shift, w, c, st->act, st->alpha, st->beta);
         return;
     }
     case DF_OP_ADD: case DF_OP_SUB: case DF_OP_MUL: case DF_OP_DIV: case DF_OP_POW: {

@@ -229,7 +229,7 @@ static df_status run_step(df_exec *e, int i)
         df_global_pool_ref(in0, out, s->outer, s->axis_n, s->inner, s->op == DF_OP_GLOBALMAXPOOL);
         return DF_OK;
     case DF_OP_BATCHNORM:
-        df_scale_shift_ref(in0, out, s->scale, s->shift, s->outer, s->inner);
+        s->scale_shift(in0, out, s->scale, s->shift, s->outer, s->inner, s->act, s->alpha, s->beta);
         return DF_OK;
     case DF_OP_RELU: case DF_OP_SIGMOID: case DF_OP_TANH: case DF_OP_HARDSWISH:
     case DF_OP_NEG: case DF_OP_SQRT: case DF_OP_EXP: case DF_OP_ABS: case DF_OP_LEAKYRELU:

@@ -108,6 +108,9 @@ void df_broadcast_copy(const void *x, const int64_t *x_strides, void *y, size_t 
 /* Per-channel y = x * scale[c] + shift[c] on [outer][c] (unfused BatchNormalization). */
 void df_scale_shift_ref(const float *x, float *y, const float *scale, const float *shift,
                         int64_t outer, int64_t c);
+/* The same followed by an activation (a BatchNormalization with the ReLU after it). */
+void df_scale_shift_act_ref(const float *x, float *y, const float *scale, const float *shift,
+                            int64_t outer, int64_t c, df_act act, float a, float b);
 
 /* ---- dense ---------------------------------------------------------------- */
 

@@ -186,7 +186,9 @@ static df_status fuse_activation(df_graph *g, int act_index)
     if (producer < 0 || !private_value(g, x))
         return DF_OK;
     df_node *p = &g->nodes[producer];
-    if (p->op != DF_OP_CONV || p->act != DF_ACT_NONE)
+    /* a BatchNormalization left standing (DenseNet's, after a Concat) takes
+     * its activation into the same pass over the data */
+    if ((p->op != DF_OP_CONV && p->op != DF_OP_BATCHNORM) || p->act != DF_ACT_NONE)
         return DF_OK;
 
     df_act act = DF_ACT_NONE;

@@ -272,6 +272,10 @@ static df_status compile_step(const df_graph *g, const df_node *n, df_step *s)
         s->inner = c;
         s->outer = df_value_numel(x) / c;
         s->flops = 2 * df_value_numel(x);
+        s->act = n->act;
+        s->alpha = n->act_alpha;
+        s->beta = n->act_beta;
+        s->scale_shift = has_avx2() ? df_scale_shift_act_avx2 : df_scale_shift_act_ref;
         return DF_OK;
     }
     case DF_OP_RELU: case DF_OP_SIGMOID: case DF_OP_TANH: case DF_OP_HARDSWISH:

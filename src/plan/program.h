@@ -50,6 +50,8 @@ typedef struct df_step {
     df_act act;
     df_pad_mode pad_mode;
     float *scale, *shift; /* owned: unfused BatchNormalization */
+    void (*scale_shift)(const float *x, float *y, const float *scale, const float *shift,
+                        int64_t outer, int64_t c, df_act act, float a, float b);
     int64_t m, n, k, batch_count; /* gemm / matmul */
     int64_t *a_offsets, *b_offsets; /* owned: matmul batch offsets */
 } df_step;

@@ -224,3 +224,11 @@ void df_scale_shift_ref(const float *x, float *y, const float *scale, const floa
         for (int64_t ch = 0; ch < c; ch++)
             y[o * c + ch] = x[o * c + ch] * scale[ch] + shift[ch];
 }
+
+void df_scale_shift_act_ref(const float *x, float *y, const float *scale, const float *shift,
+                            int64_t outer, int64_t c, df_act act, float a, float b)
+{
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t ch = 0; ch < c; ch++)
+            y[o * c + ch] = df_act_apply(act, x[o * c + ch] * scale[ch] + shift[ch], a, b);
+}

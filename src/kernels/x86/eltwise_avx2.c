@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "kernels/x86/avx2_math.h"
+#include "kernels/x86/avx2_util.h"
 #include "kernels/x86/eltwise_avx2.h"
 
 static inline __m256 apply(df_op op, __m256 x, __m256 a, __m256 b)
@@ -66,4 +67,27 @@ void df_unary_avx2(df_op op, const float *x, float *y, int64_t n, float a, float
     }
     if (i < n)
         df_unary_ref(op, x + i, y + i, n - i, a, b);
+}
+
+void df_scale_shift_act_avx2(const float *x, float *y, const float *scale, const float *shift,
+                             int64_t outer, int64_t c, df_act act, float a, float b)
+{
+    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+    const int vector_act = df_avx2_act_is_vector(act);
+    for (int64_t o = 0; o < outer; o++) {
+        const float *xo = x + o * c;
+        float *yo = y + o * c;
+        int64_t ch = 0;
+        for (; ch + 8 <= c; ch += 8) {
+            __m256 v = _mm256_fmadd_ps(_mm256_loadu_ps(xo + ch), _mm256_loadu_ps(scale + ch),
+                                       _mm256_loadu_ps(shift + ch));
+            if (vector_act)
+                v = df_avx2_act(act, v, va, vb);
+            _mm256_storeu_ps(yo + ch, v);
+            if (!vector_act)
+                df_avx2_act_scalar(act, yo + ch, 8, a, b);
+        }
+        for (; ch < c; ch++)
+            yo[ch] = df_act_apply(act, xo[ch] * scale[ch] + shift[ch], a, b);
+    }
 }

@@ -8,5 +8,8 @@
 /* 1 when op has a vector form here; other ops are passed to the reference. */
 int df_unary_has_avx2(df_op op);
 void df_unary_avx2(df_op op, const float *x, float *y, int64_t n, float a, float b);
+/* df_scale_shift_act_ref's semantics. */
+void df_scale_shift_act_avx2(const float *x, float *y, const float *scale, const float *shift,
+                             int64_t outer, int64_t c, df_act act, float a, float b);
 
 #endif
