@@ -24,6 +24,7 @@ if(DF_FUZZ)
   add_test(NAME fuzz_loader
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_loader.sh $<TARGET_FILE:fuzz_loader>
                    ${CMAKE_CURRENT_BINARY_DIR}/fuzz_loader_corpus
-                   ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_regressions ${FUZZ_SECONDS})
-  set_tests_properties(fuzz_loader PROPERTIES TIMEOUT 600)
+                   ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_regressions ${FUZZ_SECONDS}
+                   ${CMAKE_BINARY_DIR}/pass_models)
+  set_tests_properties(fuzz_loader PROPERTIES TIMEOUT 600 FIXTURES_REQUIRED pass_models)
 endif()
