@@ -1,27 +1,38 @@
 #!/usr/bin/python3
-"""Side-by-side benchmark: deepfirst, ONNX Runtime and PyTorch on the model zoo, in one run.
+"""Side-by-side benchmark: deepfirst (layer by layer and depth first), ONNX Runtime and PyTorch.
 
-    /usr/bin/python3 bench/run.py            # full run: 9 models, batch 1 and 8, 1 and 2 threads
-    /usr/bin/python3 bench/run.py --quick    # 3 small models, few runs, one pass (a smoke test)
+    /usr/bin/python3 bench/run.py            # full run (~20 min on an idle 2-core machine)
+    /usr/bin/python3 bench/run.py --quick    # 3 small models, few runs, one pass (~3 min)
+
+Settings measured by default: every zoo model at 224x224, batch 1 and 8; and the models of
+--large-models (mobilenet_v2, mobilenet_v3_large, efficientnet_b0, shufflenet_v2_x1_0,
+resnet50) at 512x512, batch 1 (--sizes, --large-batches); each with 1 and 2 threads.
+
+Engines: deepfirst with `--schedule layer`, `--schedule depth` and `--schedule auto` (three
+engines, "layer", "depth", "auto"; --schedules picks a subset), ONNX Runtime ("ort") and
+PyTorch ("torch").
 
 What it does:
  1. makes sure the tools exist: builds deepfirst (Release) in --build-dir if needed; installs
     onnxruntime-node from npm into bench/node_modules (--ignore-scripts: its post-install step
     fetches GPU files from a host that is not reachable; the CPU library ships in the package);
-    exports the zoo at each batch size into --work (default build/zoo; existing files reused).
- 2. measures, interleaving the engines: for each pass, batch, model and thread count it runs
-    deepfirst (`deepfirst bench --json`), ONNX Runtime (bench/ort_bench.js) and PyTorch
-    (bench/torch_bench.py) one after the other, each in a fresh process; the whole round is
-    repeated --passes times (default 2) and the pass with the better median is kept per engine.
+    exports the zoo at each batch size and input size into --work (default build/zoo; existing
+    files reused; names as in tools/export_zoo.py: NAME, NAME_b8, NAME_s512, NAME_b8_s512).
+ 2. measures, interleaving the engines: for each pass, setting (size, batch), model and thread
+    count it runs deepfirst layer, depth and auto (`deepfirst bench --schedule S --json`), ONNX
+    Runtime (bench/ort_bench.js) and PyTorch (bench/torch_bench.py) one after the other, each
+    in a fresh process (the order rotates by one engine each pass); the whole round is repeated
+    --passes times (default 2) and the pass with the better median is kept per engine.
  3. checks that the engines agree on the zoo's fixed input: the max abs error of each engine's
-    output against the output PyTorch saved at export (NAME.output.npy).
- 4. writes the report (default docs/benchmarks.md) and a plot of the latency ratios against
-    ONNX Runtime (default docs/benchmarks.png; skipped with a message if matplotlib is
-    missing: apt-get install -y python3-matplotlib). All raw results go to
-    bench/out/results.json; --report-only rewrites the report from that file.
+    output (deepfirst: each schedule) against the output PyTorch saved at export.
+ 4. writes the report (default docs/benchmarks.md) with the targets of issues 3 and 4 at the
+    top, and a plot of the latency ratios against ONNX Runtime (default docs/benchmarks.png;
+    skipped with a message if matplotlib is missing: apt-get install -y python3-matplotlib).
+    All raw results go to bench/out/results.json; --report-only rewrites the report from it.
 
-With --quick the report goes to bench/out/ unless --doc/--plot say otherwise, so smoke tests do
-not overwrite docs/. Progress goes to stderr.
+With --quick the report goes to bench/out/ unless --doc/--plot say otherwise, and the raw results
+to bench/out/results-quick.json, so smoke tests overwrite neither docs/ nor a full run's results.
+Progress goes to stderr.
 """
 import argparse
 import datetime
@@ -42,9 +53,17 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 ZOO = ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large", "squeezenet1_1",
        "shufflenet_v2_x1_0", "densenet121", "efficientnet_b0", "googlenet"]
+# issue 4's depth-first models (memory-bound inverted residuals and channel shuffles)
+DEPTH_MODELS = ["mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "shufflenet_v2_x1_0"]
+LARGE_MODELS = DEPTH_MODELS + ["resnet50"]
 QUICK_MODELS = ["squeezenet1_1", "mobilenet_v2", "resnet18"]
-ENGINES = ["deepfirst", "ort", "torch"]
-ENGINE_TITLE = {"deepfirst": "deepfirst", "ort": "ORT", "torch": "torch"}
+QUICK_LARGE_MODELS = ["mobilenet_v2"]
+SCHEDULES = ["layer", "depth", "auto"]  # deepfirst engines, named by their --schedule
+ENGINES = SCHEDULES + ["ort", "torch"]
+ENGINE_TITLE = {"layer": "deepfirst layer", "depth": "deepfirst depth", "auto": "deepfirst auto",
+                "ort": "ORT", "torch": "torch"}
+SHORT = {"layer": "layer", "depth": "depth", "auto": "auto", "ort": "ORT", "torch": "torch"}
+IMAGE = 224
 ORT_DEFAULT_VERSION = "1.30.0"
 PY = "/usr/bin/python3"
 
@@ -59,8 +78,23 @@ def rel(path):
     return os.path.relpath(p, ROOT) if p.startswith(ROOT + os.sep) else p
 
 
-def stem(name, batch):
-    return name if batch == 1 else "%s_b%d" % (name, batch)
+def stem(name, batch, size=IMAGE):
+    """The zoo's file stem (tools/export_zoo.py's stem(), repeated to keep torch out of here)."""
+    s = name if batch == 1 else "%s_b%d" % (name, batch)
+    return s if size == IMAGE else "%s_s%d" % (s, size)
+
+
+def is_df(engine):
+    return engine in SCHEDULES
+
+
+def heavy(batch, size):
+    """Settings that get --runs-large/--warmup-large: batch > 1 or a larger image."""
+    return batch > 1 or size > IMAGE
+
+
+def setting_title(size, batch):
+    return "%dx%d, batch %d" % (size, size, batch)
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,17 +164,19 @@ def ensure_ort(args):
     return have
 
 
-def ensure_zoo(args, batches):
+def ensure_zoo(args):
     os.makedirs(args.work, exist_ok=True)
-    for b in batches:
-        missing = [m for m in args.models
-                   if not all(os.path.exists(os.path.join(args.work, stem(m, b) + e))
+    for size, batch, models in args.settings:
+        missing = [m for m in models
+                   if not all(os.path.exists(os.path.join(args.work, stem(m, batch, size) + e))
                               for e in (".onnx", ".input.npy", ".output.npy"))]
         if not missing:
             continue
-        log("run.py: exporting %s at batch %d into %s" % (",".join(missing), b, args.work))
+        log("run.py: exporting %s at %s into %s" % (",".join(missing),
+                                                    setting_title(size, batch), args.work))
         r = subprocess.run([PY, os.path.join(ROOT, "tools", "export_zoo.py"), "--out", args.work,
-                            "--batch", str(b), "--models", ",".join(missing)])
+                            "--batch", str(batch), "--size", str(size),
+                            "--models", ",".join(missing)])
         if r.returncode != 0:
             log("run.py: WARNING: export_zoo.py failed for some models (see above)")
 
@@ -177,15 +213,13 @@ def run_json(cmd, timeout):
     return None, "no JSON in output: %r" % r.stdout[-200:]
 
 
-def measure(engine, args, exe, model, batch, threads, runs, warmup, out_npy=None):
-    s = stem(model, batch)
+def measure(engine, args, exe, model, batch, size, threads, runs, warmup, out_npy=None):
+    s = stem(model, batch, size)
     onnx = os.path.join(args.work, s + ".onnx")
     inp = os.path.join(args.work, s + ".input.npy")
-    if engine == "deepfirst":
+    if is_df(engine):
         cmd = [exe, "bench", onnx, "-t", str(threads), "-r", str(runs), "-w", str(warmup),
-               "--json"]
-        if args.schedule:
-            cmd += ["--schedule", args.schedule]
+               "--schedule", engine, "--json"]
     elif engine == "ort":
         cmd = ["node", os.path.join(BENCH, "ort_bench.js"), onnx, "--input", inp,
                "-t", str(threads), "-r", str(runs), "-w", str(warmup)]
@@ -197,13 +231,18 @@ def measure(engine, args, exe, model, batch, threads, runs, warmup, out_npy=None
                args.torch_mode, "--cache", os.path.join(args.work, "torch")]
         if out_npy:
             cmd += ["--output", out_npy]
+    t0 = time.time()
     d, err = run_json(cmd, args.timeout)
+    wall = time.time() - t0
     if d is None:
-        return {"error": err}
+        return {"error": err, "wall_s": wall}
     rec = {k: d.get(k) for k in ("median_ms", "min_ms", "p90_ms", "mean_ms", "load_ms")}
-    if engine == "deepfirst":
+    rec["wall_s"] = wall
+    if is_df(engine):
+        # "schedule" is what deepfirst ran (auto resolves to layer or depth), "asked" what we
+        # asked for
         rec.update(peak_bytes=d.get("peak_bytes"), weight_bytes=d.get("weight_bytes"),
-                   rss_bytes=d.get("rss_bytes"), schedule=d.get("schedule"),
+                   rss_bytes=d.get("rss_bytes"), schedule=d.get("schedule"), asked=engine,
                    flops=d.get("flops"))
     else:
         rec["rss_bytes"] = d.get("peak_rss_bytes")
@@ -212,12 +251,11 @@ def measure(engine, args, exe, model, batch, threads, runs, warmup, out_npy=None
     return rec
 
 
-def deepfirst_output(exe, args, model, batch, threads, out_npy):
-    s = stem(model, batch)
+def deepfirst_output(exe, args, model, batch, size, threads, schedule, out_npy):
+    s = stem(model, batch, size)
     cmd = [exe, "run", os.path.join(args.work, s + ".onnx"), "-i",
-           os.path.join(args.work, s + ".input.npy"), "-o", out_npy, "-t", str(threads)]
-    if args.schedule:
-        cmd += ["--schedule", args.schedule]
+           os.path.join(args.work, s + ".input.npy"), "-o", out_npy, "-t", str(threads),
+           "--schedule", schedule]
     try:
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            timeout=args.timeout, cwd=ROOT)
@@ -258,61 +296,81 @@ def loadavg():
 def measure_all(args, exe, results, save):
     outdir = os.path.join(args.work, "outputs")
     os.makedirs(outdir, exist_ok=True)
-    total = len(args.batches) * len(args.models) * len(args.threads) * len(ENGINES) * args.passes
+    engines = args.engines
+    npass = {e: min(args.passes, args.torch_passes) if e == "torch" else args.passes
+             for e in engines}
+    total = sum(len(models) for _, _, models in args.settings) * len(args.threads) * \
+        sum(npass.values())
     done = 0
     t_start = time.time()
     for p in range(args.passes):
-        for batch in args.batches:
-            runs = args.runs_b1 if batch == 1 else args.runs_b8
-            warmup = args.warmup_b1 if batch == 1 else args.warmup_b8
-            for model in args.models:
-                s = stem(model, batch)
+        # rotate the engine order each pass, so no engine always runs first or after another
+        order = engines[p % len(engines):] + engines[:p % len(engines)]
+        for size, batch, models in args.settings:
+            big = heavy(batch, size)
+            runs = args.runs_large if big else args.runs_b1
+            warmup = args.warmup_large if big else args.warmup_b1
+            for model in models:
+                s = stem(model, batch, size)
                 if not os.path.exists(os.path.join(args.work, s + ".onnx")):
                     log("run.py: %s missing in %s, skipped" % (s, args.work))
                     continue
                 for threads in args.threads:
-                    key = "%s|%d|%d" % (model, batch, threads)
+                    key = "%s|%d|%d|%d" % (model, batch, threads, size)
                     entry = results["measurements"].setdefault(
-                        key, {"model": model, "batch": batch, "threads": threads,
-                              "passes": {e: [] for e in ENGINES}})
+                        key, {"model": model, "batch": batch, "threads": threads, "size": size,
+                              "passes": {e: [] for e in engines}})
                     check = (p == 0 and threads == args.threads[0])
-                    for engine in ENGINES:
+                    for engine in order:
+                        if engine == "torch" and p >= args.torch_passes:
+                            continue
                         out_npy = None
-                        if check and engine != "deepfirst":
+                        if check and not is_df(engine):
                             out_npy = os.path.join(outdir, "%s.%s.npy" % (s, engine))
+                            if os.path.exists(out_npy):
+                                os.remove(out_npy)
                         la = loadavg()
-                        rec = measure(engine, args, exe, model, batch, threads, runs, warmup,
-                                      out_npy)
+                        rec = measure(engine, args, exe, model, batch, size, threads, runs,
+                                      warmup, out_npy)
                         rec["load1"] = la[0] if la else None
                         rec["pass"] = p
                         entry["passes"][engine].append(rec)
                         done += 1
                         el = time.time() - t_start
-                        log("[%3d/%d %5.0fs] pass %d  %-22s b%d t%d  %-9s %s"
-                            % (done, total, el, p + 1, model, batch, threads, engine,
-                               "%.2f ms (min %.2f)" % (rec["median_ms"], rec["min_ms"])
+                        log("[%3d/%d %5.0fs] pass %d  %-22s %3d b%d t%d  %-5s %s"
+                            % (done, total, el, p + 1, model, size, batch, threads,
+                               SHORT[engine],
+                               "%.2f ms (min %.2f), %.1f s" % (rec["median_ms"], rec["min_ms"],
+                                                               rec["wall_s"])
                                if "error" not in rec else "FAILED " + rec["error"]))
                     if check:
-                        ref = os.path.join(args.work, s + ".output.npy")
-                        agree = {}
-                        df_out = os.path.join(outdir, "%s.deepfirst.npy" % s)
-                        if os.path.exists(df_out):
-                            os.remove(df_out)
-                        err = deepfirst_output(exe, args, model, batch, threads, df_out)
-                        agree["deepfirst"] = {"error": err} if err else compare(df_out, ref)
-                        for engine in ("ort", "torch"):
-                            o = os.path.join(outdir, "%s.%s.npy" % (s, engine))
-                            if entry["passes"][engine] and "error" in entry["passes"][engine][-1]:
-                                agree[engine] = {"error": "did not run"}
-                            else:
-                                agree[engine] = compare(o, ref)
-                        results["agreement"]["%s|%d" % (model, batch)] = agree
-                        log("      agreement vs PyTorch's saved output: " + ", ".join(
-                            "%s %s" % (e, ("%.2e" % a["max_abs_err"]) if "max_abs_err" in a
-                                       else a.get("error"))
-                            for e, a in agree.items()))
+                        check_outputs(args, exe, results, entry, model, batch, size, threads,
+                                      outdir)
                     save()
     results["elapsed_s"] = time.time() - t_start
+
+
+def check_outputs(args, exe, results, entry, model, batch, size, threads, outdir):
+    s = stem(model, batch, size)
+    ref = os.path.join(args.work, s + ".output.npy")
+    agree = {}
+    for sched in [e for e in args.engines if is_df(e)]:
+        df_out = os.path.join(outdir, "%s.deepfirst-%s.npy" % (s, sched))
+        if os.path.exists(df_out):
+            os.remove(df_out)
+        err = deepfirst_output(exe, args, model, batch, size, threads, sched, df_out)
+        agree[sched] = {"error": err} if err else compare(df_out, ref)
+    for engine in [e for e in args.engines if not is_df(e)]:
+        o = os.path.join(outdir, "%s.%s.npy" % (s, engine))
+        if entry["passes"][engine] and "error" in entry["passes"][engine][-1]:
+            agree[engine] = {"error": "did not run"}
+        else:
+            agree[engine] = compare(o, ref)
+    results["agreement"]["%s|%d|%d" % (model, batch, size)] = agree
+    log("      agreement vs PyTorch's saved output: " + ", ".join(
+        "%s %s" % (SHORT[e], ("%.2e" % a["max_abs_err"]) if "max_abs_err" in a
+                   else a.get("error"))
+        for e, a in agree.items()))
 
 
 # --------------------------------------------------------------------------------------------
@@ -394,9 +452,12 @@ def baselines(args):
 
 def best(entry, engine):
     """The pass with the lowest median (errors ignored), plus the spread between passes."""
-    ok = [r for r in entry["passes"][engine] if "error" not in r and r.get("median_ms")]
+    recs = entry["passes"].get(engine)
+    if recs is None:
+        return None, None  # not measured in this run
+    ok = [r for r in recs if "error" not in r and r.get("median_ms")]
     if not ok:
-        errs = [r["error"] for r in entry["passes"][engine] if "error" in r]
+        errs = [r["error"] for r in recs if "error" in r]
         return None, (errs[0] if errs else "not run")
     b = dict(min(ok, key=lambda r: r["median_ms"]))
     b["min_ms"] = min(r["min_ms"] for r in ok)
@@ -414,7 +475,7 @@ def geomean(xs):
 def fms(x):
     if x is None:
         return "-"
-    return "%.1f" % x if x >= 10 else "%.2f" % x
+    return "%.0f" % x if x >= 1000 else "%.1f" % x if x >= 10 else "%.2f" % x
 
 
 def fmib(b):
@@ -425,18 +486,37 @@ def fratio(x):
     return "-" if x is None else "%.2f" % x
 
 
+def div(a, b):
+    return a / b if a and b else None
+
+
+def med(x):
+    return x["median_ms"] if x else None
+
+
 def summarize(results):
-    """Per (batch, threads): rows of best-pass numbers and the geomeans."""
+    """{(size, batch, threads): [row per model]} of best-pass numbers and ratios."""
     groups = {}
     for key, entry in results["measurements"].items():
-        g = groups.setdefault((entry["batch"], entry["threads"]), [])
+        if "deepfirst" in entry["passes"] and "layer" not in entry["passes"]:
+            # results of the first version of this script: one deepfirst engine, the schedule
+            # deepfirst chose (layer by layer then)
+            recs = entry["passes"]["deepfirst"]
+            sched = next((r.get("schedule") for r in recs if r.get("schedule")), "layer")
+            entry = dict(entry, passes=dict(entry["passes"], **{sched: recs}))
+        size = entry.get("size", IMAGE)
+        g = groups.setdefault((size, entry["batch"], entry["threads"]), [])
         row = {"model": entry["model"]}
         for e in ENGINES:
             row[e], row[e + "_err"] = best(entry, e)
-        d, o, t = row["deepfirst"], row["ort"], row["torch"]
-        row["df_ort"] = d["median_ms"] / o["median_ms"] if d and o else None
-        row["df_torch"] = d["median_ms"] / t["median_ms"] if d and t else None
-        row["torch_ort"] = t["median_ms"] / o["median_ms"] if t and o else None
+        L, D, A, O, T = (row[e] for e in ENGINES)
+        row["layer_ort"] = div(med(L), med(O))
+        row["depth_ort"] = div(med(D), med(O))
+        row["auto_ort"] = div(med(A), med(O))
+        row["torch_ort"] = div(med(T), med(O))
+        row["speedup"] = div(med(L), med(D))        # depth over layer: > 1 = depth faster
+        row["auto_layer"] = div(med(A), med(L))     # > 1 = auto slower than layer
+        row["mem_ratio"] = div(L and L.get("peak_bytes"), D and D.get("peak_bytes"))
         g.append(row)
     order = {m: i for i, m in enumerate(ZOO)}
     for g in groups.values():
@@ -444,14 +524,146 @@ def summarize(results):
     return dict(sorted(groups.items()))
 
 
+def rows_of(groups, size, batch, threads):
+    return {r["model"]: r for r in groups.get((size, batch, threads), [])}
+
+
+def threads_of(groups):
+    return sorted({k[2] for k in groups})
+
+
+def verdict(value, target, higher_is_better):
+    """'**met**' or '**missed** (N% short)'; None when there is no value."""
+    if value is None:
+        return None
+    ok = value >= target if higher_is_better else value <= target
+    if ok:
+        return "**met**"
+    miss = 100 * abs(value / target - 1)
+    return "**missed** (%s%% %s)" % ("%.1f" % miss if miss < 10 else "%.0f" % miss,
+                                     "short" if higher_is_better else "over")
+
+
+def tsuffix(t):
+    return "%d thread%s" % (t, "s" if t > 1 else "")
+
+
+def target_lines(results, groups):
+    """The targets of issues 3 and 4, each as measured value vs target, in plain words."""
+    out3, out4 = [], []
+    ths = threads_of(groups)
+
+    # ---- issue 3: the layer-by-layer engine against ONNX Runtime
+    for t in ths:
+        rows = [r for r in groups.get((IMAGE, 1, t), []) if r["layer_ort"]]
+        gm = geomean([r["layer_ort"] for r in rows])
+        if gm:
+            out3.append("Layer-by-layer deepfirst / ORT, geometric mean of median latency over "
+                        "%d model%s at batch 1, %s: **%.2f** (target: at most 1.00): %s." % (
+                            len(rows), "s" if len(rows) != 1 else "", tsuffix(t), gm,
+                            verdict(gm, 1.0, False)))
+    per = {}
+    for t in ths:
+        r = rows_of(groups, IMAGE, 1, t).get("resnet50")
+        if r:
+            per[t] = r
+    if 1 in per and 2 in per:
+        sc = {e: div(med(per[1][e]), med(per[2][e])) for e in ENGINES}
+        v = sc["layer"]
+        if v:
+            others = ", ".join("%s %.2fx" % (ENGINE_TITLE[e], sc[e]) for e in ENGINES
+                               if e != "layer" and sc[e])
+            out3.append("resnet50, batch 1, 224x224, speed-up of layer-by-layer deepfirst from 1 "
+                        "to 2 threads: **%.2fx** (target: at least 1.8x): %s. Others: %s." % (
+                            v, verdict(v, 1.8, True), others or "-"))
+    out3.append("ResNet-50 conv layers at 85% of the FMA peak: not measured here "
+                "(`deepfirst bench build/zoo/resnet50.onnx --ops -t 1`).")
+
+    # ---- issue 4: depth first
+    for t in ths:
+        rows = rows_of(groups, IMAGE, 1, t)
+        sel = [rows[m] for m in DEPTH_MODELS if m in rows and rows[m]["speedup"]]
+        if sel:
+            gm = geomean([r["speedup"] for r in sel])
+            out4.append("Depth first over layer by layer, geometric mean over %s at batch 1, "
+                        "224x224, %s: **%.2fx** (target: at least 1.25x): %s. Per model: %s." % (
+                            ", ".join(r["model"] for r in sel), tsuffix(t), gm,
+                            verdict(gm, 1.25, True),
+                            ", ".join("%s %.2fx" % (r["model"], r["speedup"]) for r in sel)))
+    for t in ths:
+        rows = [r for r in groups.get((IMAGE, 1, t), []) if r["speedup"]]
+        if rows:
+            b = max(rows, key=lambda r: r["speedup"])
+            out4.append("Best model, depth over layer at batch 1, 224x224, %s: **%s %.2fx** "
+                        "(target: at least 1.41x on the best model): %s." % (
+                            tsuffix(t), b["model"], b["speedup"],
+                            verdict(b["speedup"], 1.41, True)))
+    big = []
+    for (size, batch, t) in groups:
+        if size > IMAGE or batch > 1:
+            r = rows_of(groups, size, batch, t).get("mobilenet_v2")
+            if r and r["speedup"]:
+                big.append((size, batch, t, r["speedup"]))
+    if big:
+        bestv = max(x[3] for x in big)
+        out4.append("mobilenet_v2 at 512x512 or batch 8, depth over layer: %s; best **%.2fx** "
+                    "(target: at least 1.5x in one of these settings): %s." % (
+                        "; ".join("%s, %s %.2fx" % (setting_title(sz, b), tsuffix(t), v)
+                                  for sz, b, t, v in sorted(big)),
+                        bestv, verdict(bestv, 1.5, True)))
+    for t in ths:
+        rows = [r for r in groups.get((IMAGE, 1, t), []) if r["depth_ort"]]
+        gm = geomean([r["depth_ort"] for r in rows])
+        if gm:
+            out4.append("Depth-first deepfirst / ORT, geometric mean over %d model%s at batch 1, "
+                        "224x224, %s: **%.2f** (target: below 1.00, faster than ORT): %s." % (
+                            len(rows), "s" if len(rows) != 1 else "", tsuffix(t), gm,
+                            verdict(gm, 1.0, False)))
+    for t in ths:
+        rows = rows_of(groups, IMAGE, 8, t)
+        sel = [(m, rows[m]["depth_ort"]) for m in ("resnet50", "mobilenet_v2")
+               if m in rows and rows[m]["depth_ort"]]
+        if sel:
+            out4.append("Depth-first deepfirst / ORT at batch 8, 224x224, %s: %s (target: below "
+                        "1.00 on both): %s." % (
+                            tsuffix(t), ", ".join("%s **%.2f**" % x for x in sel),
+                            "**met**" if all(v < 1 for _, v in sel) else "**missed** on " +
+                            ", ".join(m for m, v in sel if v >= 1)))
+    for t in ths:
+        r = rows_of(groups, IMAGE, 1, t).get("mobilenet_v2")
+        if r and r["mem_ratio"]:
+            out4.append("Peak activation memory of mobilenet_v2, batch 1, 224x224, %s: layer by "
+                        "layer %s MiB, depth first %s MiB, **%.2fx** lower (target: at least "
+                        "4x): %s." % (tsuffix(t), fmib(r["layer"]["peak_bytes"]),
+                                      fmib(r["depth"]["peak_bytes"]), r["mem_ratio"],
+                                      verdict(r["mem_ratio"], 4.0, True)))
+    autos = [(r["auto_layer"], r["model"], k) for k, rows in groups.items() for r in rows
+             if r["auto_layer"]]
+    if autos:
+        v, m, (size, batch, t) = max(autos)
+        n_over = len([a for a in autos if a[0] > 1.02])
+        out4.append("Auto schedule against layer by layer, worst case over %d measured settings: "
+                    "**%s %s, %s at %.2f** (%+.0f%%; target: never more than 2%% slower): %s%s." % (
+                        len(autos), m, setting_title(size, batch), tsuffix(t), v,
+                        100 * (v - 1), verdict(v, 1.02, False),
+                        "" if n_over == 0 else "; %d setting%s over 2%%" % (
+                            n_over, "s" if n_over != 1 else "")))
+    else:
+        out4.append("Auto schedule against layer by layer: auto was not measured in this run "
+                    "(--schedules).")
+    return out3, out4
+
+
 def write_report(results, doc, plot_path, plot_note):
     groups = summarize(results)
     cfg = results["config"]
     m = results["machine"]
     v = results["versions"]
+    engines = [e for e in ENGINES if e in cfg.get("engines", ENGINES)]
+    scheds = [e for e in engines if is_df(e)]
     L = []
     w = L.append
-    w("# Benchmarks: deepfirst, ONNX Runtime and PyTorch side by side")
+    w("# Benchmarks: deepfirst (layer by layer and depth first), ONNX Runtime and PyTorch")
     w("")
     w("Written by `bench/run.py` on %s (%s of measuring). Regenerate with the command below; "
       "compare only numbers measured in the same run." % (
@@ -466,61 +678,61 @@ def write_report(results, doc, plot_path, plot_note):
           "to quote.**")
         w("")
 
-    # headline
+    # headline: the targets
+    out3, out4 = target_lines(results, groups)
+    w("## Targets")
+    w("")
+    w("Ratios are of median latencies, each the better of the passes; every engine runs in its "
+      "own process. \"Depth over layer\" = layer median / depth median (above 1 = depth first "
+      "is faster).")
+    w("")
+    w("Issue 3 (the layer-by-layer engine at ONNX Runtime's speed):")
+    w("")
+    for x in out3:
+        w("- " + x)
+    w("")
+    w("Issue 4 (depth-first execution):")
+    w("")
+    for x in out4:
+        w("- " + x)
+    w("")
+
     w("## Summary")
     w("")
-    for (batch, threads), rows in groups.items():
-        if batch != 1:
-            continue
-        r_ort = [r["df_ort"] for r in rows if r["df_ort"]]
-        r_t = [r["df_torch"] for r in rows if r["df_torch"]]
-        gm, gt = geomean(r_ort), geomean(r_t)
-        w("- batch 1, %d thread%s: geometric mean of deepfirst/ORT median latency **%s** over "
-          "%d model%s (target: at most 1.0); deepfirst/torch %s." % (
-              threads, "s" if threads > 1 else "", fratio(gm), len(r_ort),
-              "s" if len(r_ort) != 1 else "",
-              fratio(gt)))
-    for (batch, threads), rows in groups.items():
-        if batch == 1:
-            continue
-        r_ort = [r["df_ort"] for r in rows if r["df_ort"]]
-        if r_ort:
-            w("- batch %d, %d thread%s: geometric mean deepfirst/ORT %s over %d models; "
-              "deepfirst/torch %s." % (batch, threads, "s" if threads > 1 else "",
-                                       fratio(geomean(r_ort)), len(r_ort),
-                                       fratio(geomean([r["df_torch"] for r in rows
-                                                       if r["df_torch"]]))))
-    # thread scaling
-    sc = []
-    for e in ENGINES:
-        per = {}
-        for (batch, threads), rows in groups.items():
-            for r in rows:
-                if r["model"] == "resnet50" and batch == 1 and r[e]:
-                    per[threads] = r[e]["median_ms"]
-        if 1 in per and 2 in per:
-            sc.append("%s %.2fx" % (ENGINE_TITLE[e], per[1] / per[2]))
-    if sc:
-        w("- resnet50, batch 1, speed-up from 1 to 2 threads (target for deepfirst: at least "
-          "1.8x): " + ", ".join(sc) + ".")
+    for (size, batch, threads), rows in groups.items():
+        parts = []
+        for e in [x for x in engines if x != "ort"]:
+            gm = geomean([r[e + "_ort"] for r in rows])
+            if gm:
+                parts.append("%s/ORT %s" % (SHORT[e], fratio(gm)))
+        sp = geomean([r["speedup"] for r in rows])
+        if sp:
+            parts.append("depth over layer %s" % fratio(sp))
+        w("- %s, %s, geometric means over %d model%s: %s." % (
+            setting_title(size, batch), tsuffix(threads), len(rows),
+            "s" if len(rows) != 1 else "", "; ".join(parts) or "-"))
     fails = []
     for key, a in results["agreement"].items():
+        f = key.split("|")
+        where = "%s b%s%s" % (f[0], f[1], " %sx%s" % (f[2], f[2]) if len(f) > 2 and
+                                 int(f[2]) != IMAGE else "")
         for e, x in a.items():
+            t = ENGINE_TITLE.get(e, e)
             if "max_abs_err" in x and x["max_abs_err"] > 1e-4 * max(x["ref_max_abs"], 1e-30):
-                fails.append("%s %s (%.2e)" % (ENGINE_TITLE[e], key.replace("|", " b"),
-                                               x["max_abs_err"]))
+                fails.append("%s %s (%.2e)" % (t, where, x["max_abs_err"]))
             elif "error" in x:
-                fails.append("%s %s (%s)" % (ENGINE_TITLE[e], key.replace("|", " b"), x["error"]))
-    w("- outputs: " + ("all engines agree with PyTorch's saved output within 1e-4 x max|ref| "
-                       "(the zoo tests' tolerance)." if not fails else
-                       "outside 1e-4 x max|ref| or failed: " + "; ".join(fails) + "."))
+                fails.append("%s %s (%s)" % (t, where, x["error"]))
+    w("- outputs: " + ("all engines (deepfirst with every schedule) agree with PyTorch's saved "
+                       "output within 1e-4 x max|ref| (the zoo tests' tolerance)." if not fails
+                       else "outside 1e-4 x max|ref| or failed: " + "; ".join(fails) + "."))
     errs = []
-    for (batch, threads), rows in groups.items():
+    for (size, batch, threads), rows in groups.items():
         for r in rows:
-            for e in ENGINES:
-                if r[e] is None:
-                    errs.append("%s %s b%d t%d: %s" % (ENGINE_TITLE[e], r["model"], batch,
-                                                       threads, r[e + "_err"]))
+            for e in engines:
+                if r[e] is None and r[e + "_err"]:
+                    errs.append("%s %s %s %s: %s" % (ENGINE_TITLE[e], r["model"],
+                                                      setting_title(size, batch),
+                                                      tsuffix(threads), r[e + "_err"]))
     if errs:
         w("- runs that failed: " + "; ".join(errs) + ".")
     w("")
@@ -551,7 +763,8 @@ def write_report(results, doc, plot_path, plot_note):
     if "avx512f" in m.get("isa", []):
         w("- The CPU reports AVX-512 (lscpu flag avx512f). ONNX Runtime's MLAS and PyTorch's "
           "oneDNN choose their kernels from the CPU's features at run time and may use "
-          "AVX-512 here, while deepfirst's fast kernels are AVX2/FMA.")
+          "AVX-512 here; so does deepfirst (AVX-512 kernels selected at load, AVX2/FMA "
+          "otherwise).")
     la0, la1 = results.get("loadavg_before"), results.get("loadavg_after")
     if la0:
         w("- Load average (1, 5, 15 min) before the run %s, after %s: %s" % (
@@ -565,8 +778,11 @@ def write_report(results, doc, plot_path, plot_note):
         w("- 1-minute load average sampled before each measurement: median %.2f, max %.2f "
           "(on %s CPUs; the benchmark itself adds up to the thread count)." % (
               statistics.median(loads), max(loads), m.get("cpus")))
-    w("- deepfirst: commit %s, `deepfirst bench --json` (schedule %s), peak activation memory "
-      "from its memory plan." % (v.get("deepfirst_commit"), cfg.get("schedule") or "default"))
+    w("- deepfirst: commit %s, `deepfirst bench --schedule S --json` once per schedule (%s), "
+      "each in its own process; peak activation memory from its memory plan. auto is "
+      "deepfirst's default (the planner's cache-size heuristic decides per segment); depth "
+      "forces every segment the planner finds to run depth first." % (
+          v.get("deepfirst_commit"), ", ".join(scheds)))
     w("- ONNX Runtime: onnxruntime-node %s (CPU execution provider) on node %s, driven by "
       "`bench/ort_bench.js`: intraOpNumThreads = threads, interOpNumThreads 1, executionMode "
       "sequential, graphOptimizationLevel all; thread spinning left at ORT's default." % (
@@ -582,75 +798,112 @@ def write_report(results, doc, plot_path, plot_note):
           "OpenBLAS is installed): eager resnet50 with 1 thread took about 20x longer than jit "
           "when this script was written." % v.get("blas")
           if cfg.get("torch_mode") == "jit" else ""))
-    w("- Each engine runs in a fresh process per (model, batch, threads); the engines alternate "
-      "per model and thread count; %d timed runs after %d warm-up runs at batch 1, %d after %d "
-      "at batch 8; the whole round ran %d time(s) and the table keeps, per engine, the pass "
-      "with the lower median (min = the lowest over all passes)." % (
-          cfg["runs_b1"], cfg["warmup_b1"], cfg["runs_b8"], cfg["warmup_b8"], cfg["passes"]))
+    runs_large = cfg.get("runs_large", cfg.get("runs_b8"))
+    warm_large = cfg.get("warmup_large", cfg.get("warmup_b8"))
+    w("- Each engine runs in a fresh process per (model, size, batch, threads); the engines "
+      "alternate per model and thread count, their order rotating by one each pass; %d timed "
+      "runs after %d warm-up runs at 224x224 batch 1, %d after %d at batch 8 and at 512x512; "
+      "the whole round ran %d time(s) (torch in the first %d only) and the tables keep, per "
+      "engine, the pass with the lower median (min = the lowest over all passes)." % (
+          cfg["runs_b1"], cfg["warmup_b1"], runs_large, warm_large, cfg["passes"],
+          cfg.get("torch_passes", cfg["passes"])))
     w("- Models: the zoo of tools/export_zoo.py (torchvision, seeded random weights, "
-      "BatchNorm statistics re-estimated, ONNX opset 13, 3x224x224 input), exported into %s."
-      % cfg.get("work"))
+      "BatchNorm statistics re-estimated at 224x224, ONNX opset 13), exported into %s at "
+      "3x224x224 and, for the larger settings, 3x512x512 (`--size 512`: the same weights on a "
+      "larger image)." % cfg.get("work"))
     w("")
 
     # latency tables
     w("## Latency")
     w("")
-    w("Milliseconds per inference (whole batch). Ratios are of medians: below 1.00 means "
-      "deepfirst is faster. Spread: how much the pass medians of deepfirst / ORT / torch "
-      "differed (max/min - 1), a measure of the noise.")
+    w("Milliseconds per inference (whole batch): median (min). Ratios are of medians: below "
+      "1.00 means deepfirst is faster than ORT; depth over layer above 1.00 means depth first "
+      "is faster than layer by layer; auto/layer above 1.00 means auto is slower. Spread: how "
+      "much the pass medians differed (max/min - 1, per engine in column order), a measure of "
+      "the noise.")
     w("")
-    for (batch, threads), rows in groups.items():
-        w("### Batch %d, %d thread%s" % (batch, threads, "s" if threads > 1 else ""))
+    ratio_cols = [("layer_ort", "layer/ORT"), ("depth_ort", "depth/ORT"),
+                  ("speedup", "depth over layer"), ("auto_layer", "auto/layer")]
+    ratio_cols = [c for c in ratio_cols
+                  if (c[0] != "auto_layer" or "auto" in engines)
+                  and (c[0] not in ("depth_ort", "speedup") or "depth" in engines)
+                  and (c[0] != "layer_ort" or "layer" in engines)]
+    for (size, batch, threads), rows in groups.items():
+        w("### %s, %s" % (setting_title(size, batch), tsuffix(threads)))
         w("")
-        w("| model | deepfirst median | min | ORT median | min | torch median | min "
-          "| deepfirst/ORT | deepfirst/torch | spread |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        w("| model | " + " | ".join(SHORT[e] for e in engines) + " | " +
+          " | ".join(t for _, t in ratio_cols) + " | torch/ORT | spread |")
+        w("|---|" + "---:|" * (len(engines) + len(ratio_cols) + 2))
         for r in rows:
             cells = [r["model"]]
-            for e in ENGINES:
+            for e in engines:
                 x = r[e]
                 mark = " †" if e == "torch" and x and x.get("mode") == "jit-frozen" else ""
-                cells += [fms(x["median_ms"]) + mark, fms(x["min_ms"])] if x else ["fail", "-"]
-            cells += ["**%s**" % fratio(r["df_ort"]) if r["df_ort"] else "-",
-                      fratio(r["df_torch"])]
+                cells.append("%s (%s)%s" % (fms(x["median_ms"]), fms(x["min_ms"]), mark)
+                             if x else ("fail" if r[e + "_err"] else "-"))
+            for c, _ in ratio_cols:
+                v_ = r[c]
+                cells.append("-" if v_ is None else
+                             "**%.2f**" % v_ if c in ("depth_ort", "speedup") else "%.2f" % v_)
+            cells.append(fratio(r["torch_ort"]))
             cells.append(" / ".join("-" if not r[e] or r[e]["pass_spread"] is None
                                     else "%.0f%%" % (100 * r[e]["pass_spread"])
-                                    for e in ENGINES))
+                                    for e in engines))
             w("| " + " | ".join(cells) + " |")
-        gm = geomean([r["df_ort"] for r in rows])
-        gt = geomean([r["df_torch"] for r in rows])
-        w("| **geometric mean** | | | | | | | **%s** | %s | |" % (fratio(gm), fratio(gt)))
+        gms = [fratio(geomean([r[c] for r in rows])) for c, _ in ratio_cols]
+        w("| **geometric mean** |" + " |" * len(engines) + " " +
+          " | ".join("**%s**" % g for g in gms) + " | %s | |" % fratio(
+              geomean([r["torch_ort"] for r in rows])))
         w("")
 
     if any(r["torch"] and r["torch"].get("mode") == "jit-frozen"
            for rows in groups.values() for r in rows):
-        w("† torch: torch.jit.optimize_for_inference computed this model wrongly (max error "
-        "0.05 at batch 1; see Agreement), so torch_bench.py timed the traced and frozen module "
-        "without it.")
+        w("† torch: torch.jit.optimize_for_inference computed this model wrongly (checked "
+          "against the saved output), so torch_bench.py timed the traced and frozen module "
+          "without it.")
         w("")
     # memory
     w("## Peak memory")
     w("")
     base = results.get("baselines", {})
-    w("MiB. deepfirst activations: the peak of its static activation arena (memory plan); "
-      "weights: its packed weights. RSS: the peak resident set of the whole process "
-      "(getrusage ru_maxrss / process.resourceUsage().maxRSS), so it includes the runtime "
-      "itself: node with onnxruntime loaded and no session peaks at %s MiB, python with torch "
-      "imported at %s MiB. Measured with %d thread(s)." % (
-          fmib(base.get("ort")), fmib(base.get("torch")), cfg["threads"][0]))
+    w("MiB. deepfirst activations: the peak of its static activation arena (memory plan; the "
+      "depth-first ring buffers are in it), per schedule and thread count (depth first keeps "
+      "buffers per thread strip); weights: its packed weights. RSS: the peak resident set of "
+      "the whole process (getrusage ru_maxrss / process.resourceUsage().maxRSS), so it "
+      "includes the runtime itself: node with onnxruntime loaded and no session peaks at %s "
+      "MiB, python with torch imported at %s MiB; RSS columns are from the %s runs." % (
+          fmib(base.get("ort")), fmib(base.get("torch")), tsuffix(cfg["threads"][0])))
     w("")
-    w("| model | batch | deepfirst activations | deepfirst weights | deepfirst RSS | ORT RSS "
-      "| torch RSS |")
-    w("|---|---:|---:|---:|---:|---:|---:|")
-    for (batch, threads), rows in groups.items():
-        if threads != cfg["threads"][0]:
-            continue
-        for r in rows:
-            d, o, t = r["deepfirst"], r["ort"], r["torch"]
-            w("| %s | %d | %s | %s | %s | %s | %s |" % (
-                r["model"], batch, fmib(d and d.get("peak_bytes")),
-                fmib(d and d.get("weight_bytes")), fmib(d and d.get("rss_bytes")),
-                fmib(o and o.get("rss_bytes")), fmib(t and t.get("rss_bytes"))))
+    ths = cfg["threads"]
+    hdr = ["model", "size", "batch", "layer act."]
+    for t in ths:
+        hdr += ["depth act. %dt" % t, "layer/depth %dt" % t]
+    if "auto" in engines:
+        hdr += ["auto act. %dt" % ths[0]]
+    hdr += ["weights", "RSS layer", "RSS depth", "RSS ORT", "RSS torch"]
+    w("| " + " | ".join(hdr) + " |")
+    w("|---|" + "---:|" * (len(hdr) - 1))
+    settings = sorted({(k[0], k[1]) for k in groups})
+    for size, batch in settings:
+        per_t = {t: rows_of(groups, size, batch, t) for t in ths}
+        for model in [r["model"] for r in groups.get((size, batch, ths[0]), [])]:
+            r0 = per_t[ths[0]][model]
+            lay = r0["layer"]
+            cells = [model, str(size), str(batch), fmib(lay and lay.get("peak_bytes"))]
+            for t in ths:
+                rt = per_t[t].get(model)
+                d = rt and rt["depth"]
+                cells += [fmib(d and d.get("peak_bytes")),
+                          fratio(rt and rt["mem_ratio"])]
+            if "auto" in engines:
+                a = r0["auto"]
+                cells.append(fmib(a and a.get("peak_bytes")))
+            anydf = lay or r0["depth"] or r0["auto"]
+            cells.append(fmib(anydf and anydf.get("weight_bytes")))
+            for e in ("layer", "depth", "ort", "torch"):
+                x = r0[e]
+                cells.append(fmib(x and x.get("rss_bytes")))
+            w("| " + " | ".join(cells) + " |")
     w("")
 
     # agreement
@@ -658,29 +911,37 @@ def write_report(results, doc, plot_path, plot_note):
     w("")
     w("Max absolute error of each engine's output on the zoo's fixed input against the output "
       "PyTorch saved at export (eager, 2 threads), with the largest |reference| for scale; "
-      "top-1 agrees for every image unless marked *. deepfirst via `deepfirst run -i -o`, "
-      "ORT via ort_bench.js --output, torch via torch_bench.py --output (its %s model, so "
-      "BatchNorm folded by torch)." % cfg.get("torch_mode"))
+      "top-1 agrees for every image unless marked *. deepfirst via `deepfirst run -i -o "
+      "--schedule S` (%s), ORT via ort_bench.js --output, torch via torch_bench.py --output "
+      "(its %s model, so BatchNorm folded by torch)." % (tsuffix(ths[0]), cfg.get("torch_mode")))
     w("")
-    w("| model | batch | max abs ref | deepfirst | ORT | torch |")
-    w("|---|---:|---:|---:|---:|---:|")
-    order = {m: i for i, m in enumerate(ZOO)}
-    for key in sorted(results["agreement"], key=lambda k: (int(k.split("|")[1]),
-                                                           order.get(k.split("|")[0], 99))):
+    w("| model | size | batch | max abs ref | " + " | ".join(SHORT[e] for e in engines) + " |")
+    w("|---|---:|---:|---:|" + "---:|" * len(engines))
+    order = {mm: i for i, mm in enumerate(ZOO)}
+
+    def akey(k):
+        f = k.split("|")
+        return (int(f[2]) if len(f) > 2 else IMAGE, int(f[1]), order.get(f[0], 99))
+    for key in sorted(results["agreement"], key=akey):
         a = results["agreement"][key]
-        model, batch = key.split("|")
+        f = key.split("|")
+        model, batch, size = f[0], f[1], f[2] if len(f) > 2 else str(IMAGE)
         scale = next((x["ref_max_abs"] for x in a.values() if "ref_max_abs" in x), None)
         cells = []
-        for e in ENGINES:
+        for e in engines:
             x = a.get(e, {})
             if "max_abs_err" in x:
                 cells.append("%.1e%s" % (x["max_abs_err"], "" if x["argmax_agree"] else " *"))
-            else:
+            elif "error" in x:
                 cells.append("fail: " + str(x.get("error", "?"))[:60])
-        w("| %s | %s | %s | %s |" % (model, batch, "-" if scale is None else "%.3g" % scale,
-                                     " | ".join(cells)))
+            else:
+                cells.append("-")
+        w("| %s | %s | %s | %s | %s |" % (model, size, batch,
+                                          "-" if scale is None else "%.3g" % scale,
+                                          " | ".join(cells)))
     w("")
-    w("Raw results (every pass): bench/out/results.json (not committed).")
+    w("Raw results (every pass, with each invocation's wall time): bench/out/results.json "
+      "(not committed).")
     w("")
     os.makedirs(os.path.dirname(os.path.abspath(doc)), exist_ok=True)
     with open(doc + ".tmp", "w") as f:
@@ -696,22 +957,34 @@ def write_plot(results, path):
 
     groups = summarize(results)
     keys = list(groups)
-    fig, axes = plt.subplots(len(keys), 1, figsize=(10, 2.6 * len(keys) + 0.6), squeeze=False)
-    for ax, key in zip(axes[:, 0], keys):
+    series = [("layer_ort", "deepfirst layer / ORT", "#9ecae1"),
+              ("depth_ort", "deepfirst depth / ORT", "#1f77b4"),
+              ("torch_ort", "torch / ORT", "#ff7f0e")]
+    series = [s_ for s_ in series if any(r[s_[0]] for rows in groups.values() for r in rows)]
+    ncol = 2 if len(keys) > 1 else 1
+    nrow = (len(keys) + ncol - 1) // ncol
+    fig, axes = plt.subplots(nrow, ncol, figsize=(7.5 * ncol, 2.9 * nrow + 0.7), squeeze=False)
+    for ax in axes.flat[len(keys):]:
+        ax.axis("off")
+    for ax, key in zip(axes.flat, keys):
         rows = groups[key]
         names = [r["model"] for r in rows]
         x = range(len(rows))
-        wd = 0.38
-        df = [r["df_ort"] or 0 for r in rows]
-        tt = [r["torch_ort"] or 0 for r in rows]
-        # bars grow up (slower than ORT) or down (faster) from 1 on a log axis
-        ax.bar([i - wd / 2 for i in x], [v - 1 if v else 0 for v in df], wd, bottom=1,
-               label="deepfirst / ORT", color="#1f77b4")
-        ax.bar([i + wd / 2 for i in x], [v - 1 if v else 0 for v in tt], wd, bottom=1,
-               label="torch / ORT", color="#ff7f0e")
+        wd = 0.8 / max(len(series), 1)
+        vals = []
+        for j, (col, label, color) in enumerate(series):
+            ys = [r[col] or 0 for r in rows]
+            vals += [y for y in ys if y]
+            xs = [i + (j - (len(series) - 1) / 2) * wd for i in x]
+            # bars grow up (slower than ORT) or down (faster) from 1 on a log axis
+            ax.bar(xs, [y - 1 if y else 0 for y in ys], wd, bottom=1, label=label, color=color)
+            if col == "depth_ort":
+                for xi, y in zip(xs, ys):
+                    if y:
+                        ax.text(xi, y, "%.2f" % y, ha="center",
+                                va="bottom" if y >= 1 else "top", fontsize=6)
         ax.axhline(1.0, color="k", lw=0.8)
         ax.set_yscale("log")
-        vals = [v for v in df + tt if v]
         if vals:
             ax.set_ylim(min(min(vals), 1) / 1.25, max(max(vals), 1) * 1.25)
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: "%g" % v))
@@ -719,17 +992,16 @@ def write_plot(results, path):
             lambda v, _: "%g" % v if ("%g" % v)[0] in "235" else ""))
         ax.tick_params(axis="y", which="minor", labelsize=7)
         ax.set_ylabel("latency / ORT")
-        gm = geomean([r["df_ort"] for r in rows])
-        ax.set_title("batch %d, %d thread%s (deepfirst/ORT geomean %s)" % (
-            key[0], key[1], "s" if key[1] > 1 else "", fratio(gm)), fontsize=10)
+        gl = geomean([r["layer_ort"] for r in rows])
+        gd = geomean([r["depth_ort"] for r in rows])
+        ax.set_title("%s, %s (geomean layer/ORT %s, depth/ORT %s)" % (
+            setting_title(key[0], key[1]), tsuffix(key[2]), fratio(gl), fratio(gd)),
+            fontsize=9)
         ax.set_xticks(list(x))
-        ax.set_xticklabels(names, rotation=20, fontsize=8, ha="right")
-        for i, v in enumerate(df):
-            if v:
-                ax.text(i - wd / 2, v, "%.2f" % v, ha="center",
-                        va="bottom" if v >= 1 else "top", fontsize=7)
+        ax.set_xlim(-0.6, max(len(rows), 3) - 0.4)  # one model: not one huge bar
+        ax.set_xticklabels(names, rotation=20, fontsize=7, ha="right")
         ax.grid(axis="y", which="both", alpha=0.3)
-    axes[0, 0].legend(fontsize=8, loc="upper left")
+    axes[0, 0].legend(fontsize=7, loc="upper left")
     fig.suptitle("Median latency relative to ONNX Runtime (lower is faster; 1 = ORT)",
                  fontsize=11)
     fig.tight_layout()
@@ -745,15 +1017,34 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n\n", 1)[1])
     ap.add_argument("--quick", action="store_true",
-                    help="smoke test: %s, 5/2 runs, 1 pass" % ",".join(QUICK_MODELS))
+                    help="smoke test (~3 min): %s at 224x224 batch 1, %s also at batch 8 and "
+                    "512x512; 5/2 runs, 1 pass" % (",".join(QUICK_MODELS),
+                                                   ",".join(QUICK_LARGE_MODELS)))
     ap.add_argument("--models", help="comma-separated zoo models (default: all nine)")
-    ap.add_argument("--batches", default="1,8", help="batch sizes (default 1,8)")
+    ap.add_argument("--sizes", default="224,512",
+                    help="input sizes (default 224,512); sizes other than 224 run only the "
+                    "--large-models at the --large-batches")
+    ap.add_argument("--batches", default="1,8", help="batch sizes at 224x224 (default 1,8)")
+    ap.add_argument("--large-models", default=",".join(LARGE_MODELS),
+                    help="models measured at sizes other than 224 (those also in --models), "
+                    "'all' for every model of --models (default %s)" % ",".join(LARGE_MODELS))
+    ap.add_argument("--large-batches", default="1",
+                    help="batch sizes at sizes other than 224 (default 1)")
     ap.add_argument("--threads", default="1,2", help="thread counts (default 1,2)")
-    ap.add_argument("--runs-b1", type=int, help="timed runs at batch 1 (default 20, quick 5)")
-    ap.add_argument("--runs-b8", type=int,
-                    help="timed runs at batch > 1 (default 5, quick 2)")
-    ap.add_argument("--warmup-b1", type=int, help="warm-up runs at batch 1 (default 3)")
-    ap.add_argument("--warmup-b8", type=int, help="warm-up runs at batch > 1 (default 1)")
+    ap.add_argument("--schedules", default=",".join(SCHEDULES),
+                    help="deepfirst schedules to measure, each as its own engine (default %s)"
+                    % ",".join(SCHEDULES))
+    ap.add_argument("--no-torch", action="store_true", help="do not measure PyTorch")
+    ap.add_argument("--torch-passes", type=int, default=1,
+                    help="passes that include PyTorch (default 1: torch, the slowest engine to "
+                    "start and no target's reference, runs in the first pass only)")
+    ap.add_argument("--runs-b1", type=int,
+                    help="timed runs at 224x224 batch 1 (default 20, quick 5)")
+    ap.add_argument("--runs-large", "--runs-b8", dest="runs_large", type=int,
+                    help="timed runs at batch > 1 or size > 224 (default 5, quick 2)")
+    ap.add_argument("--warmup-b1", type=int, help="warm-up runs at 224x224 batch 1 (default 3)")
+    ap.add_argument("--warmup-large", "--warmup-b8", dest="warmup_large", type=int,
+                    help="warm-up runs at batch > 1 or size > 224 (default 1)")
     ap.add_argument("--passes", type=int, help="rounds over everything (default 2, quick 1)")
     ap.add_argument("--work", default=os.path.join(ROOT, "build", "zoo"),
                     help="zoo directory (default build/zoo; existing files are reused)")
@@ -762,7 +1053,6 @@ def main():
     ap.add_argument("--deepfirst", help="use this deepfirst binary, do not build")
     ap.add_argument("--no-build", action="store_true",
                     help="do not rebuild deepfirst if the binary exists")
-    ap.add_argument("--schedule", help="deepfirst --schedule (default: deepfirst's own)")
     ap.add_argument("--ort-version", default=ORT_DEFAULT_VERSION,
                     help="onnxruntime-node version to install (default %s)" % ORT_DEFAULT_VERSION)
     ap.add_argument("--ort-version-strict", action="store_true",
@@ -773,13 +1063,22 @@ def main():
                     help="seconds per engine invocation (default 600)")
     ap.add_argument("--doc", help="report path (default docs/benchmarks.md, quick: bench/out/)")
     ap.add_argument("--plot", help="plot path (default docs/benchmarks.png, quick: bench/out/)")
-    ap.add_argument("--results", default=os.path.join(BENCH, "out", "results.json"),
-                    help="raw results JSON (default bench/out/results.json)")
+    ap.add_argument("--results",
+                    help="raw results JSON (default bench/out/results.json, quick: "
+                    "bench/out/results-quick.json)")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite the report and plot from --results, measure nothing")
     args = ap.parse_args()
 
     q = args.quick
+    if args.results is None:
+        args.results = os.path.join(BENCH, "out", "results-quick.json" if q else "results.json")
+    if args.report_only and not q:
+        try:  # a quick run's results rewrite the quick report, never docs/
+            with open(args.results) as f:
+                q = bool(json.load(f).get("config", {}).get("quick"))
+        except (OSError, ValueError):
+            pass
     if args.doc is None:
         args.doc = os.path.join(BENCH, "out", "benchmarks.md") if q else \
             os.path.join(ROOT, "docs", "benchmarks.md")
@@ -792,40 +1091,86 @@ def main():
         finish(results, args)
         return 0
 
-    args.models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models \
-        else (QUICK_MODELS if q else ZOO)
-    bad = [m for m in args.models if m not in ZOO]
-    if bad:
-        ap.error("unknown model(s): %s (zoo: %s)" % (",".join(bad), ",".join(ZOO)))
-    args.batches = [int(x) for x in args.batches.split(",")]
-    args.threads = [int(x) for x in args.threads.split(",")]
-    if any(b < 1 for b in args.batches) or any(t < 1 for t in args.threads):
-        ap.error("batches and threads must be >= 1")
+    def names(text, what):
+        xs = [x.strip() for x in text.split(",") if x.strip()]
+        bad = [x for x in xs if x not in ZOO]
+        if bad:
+            ap.error("unknown model(s) in %s: %s (zoo: %s)" % (what, ",".join(bad),
+                                                                ",".join(ZOO)))
+        return xs
+
+    def ints(text, what):
+        try:
+            xs = [int(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            ap.error("%s: a comma-separated list of integers, got %r" % (what, text))
+        if not xs or any(x < 1 for x in xs):
+            ap.error("%s must be integers >= 1" % what)
+        return xs
+
+    args.models = names(args.models, "--models") if args.models else \
+        (QUICK_MODELS if q else ZOO)
+    if args.large_models == "all":
+        large = list(args.models)
+    elif q and args.large_models == ",".join(LARGE_MODELS):
+        large = QUICK_LARGE_MODELS
+    else:
+        large = names(args.large_models, "--large-models")
+    large = [m for m in args.models if m in large]  # only models of --models
+    args.sizes = ints(args.sizes, "--sizes")
+    if any(x < 32 for x in args.sizes):
+        ap.error("--sizes must be >= 32")
+    args.batches = ints(args.batches, "--batches")
+    args.large_batches = ints(args.large_batches, "--large-batches")
+    args.threads = ints(args.threads, "--threads")
+    scheds = [x.strip() for x in args.schedules.split(",") if x.strip()]
+    if not scheds or any(x not in SCHEDULES for x in scheds):
+        ap.error("--schedules: a subset of %s" % ",".join(SCHEDULES))
+    args.engines = [e for e in ENGINES if e in scheds or e == "ort" or
+                    (e == "torch" and not args.no_torch)]
+    # settings: (size, batch, models), light ones first. --quick: the quick models at 224x224
+    # batch 1, the quick large model (mobilenet_v2) alone in every other setting.
+    args.settings = []
+    for size in args.sizes:
+        for batch in (args.batches if size == IMAGE else args.large_batches):
+            models = args.models if size == IMAGE and (batch == 1 or not q) else large
+            if models:
+                args.settings.append((size, batch, models))
+    args.settings.sort(key=lambda x: (x[1] * x[0] * x[0], x[0]))
+    if not args.settings:
+        ap.error("nothing to measure (check --sizes, --batches, --large-models)")
     args.runs_b1 = args.runs_b1 or (5 if q else 20)
-    args.runs_b8 = args.runs_b8 or (2 if q else 5)
+    args.runs_large = args.runs_large or (2 if q else 5)
     args.warmup_b1 = 3 if args.warmup_b1 is None else args.warmup_b1
-    args.warmup_b8 = 1 if args.warmup_b8 is None else args.warmup_b8
+    args.warmup_large = 1 if args.warmup_large is None else args.warmup_large
     args.passes = args.passes or (1 if q else 2)
     args.work = os.path.abspath(args.work)
 
     t0 = time.time()
     exe = ensure_deepfirst(args)
     ort_version = ensure_ort(args)
-    ensure_zoo(args, args.batches)
+    ensure_zoo(args)
     if not have_matplotlib():
         log("run.py: NOTE: matplotlib is missing, the plot will be skipped "
             "(apt-get install -y python3-matplotlib)")
-    log("run.py: tools ready in %.0f s" % (time.time() - t0))
+    log("run.py: tools ready in %.0f s; settings: %s; engines: %s; %d pass(es)" % (
+        time.time() - t0, "; ".join("%s: %d model(s)" % (setting_title(sz, b), len(ms))
+                                    for sz, b, ms in args.settings),
+        ", ".join(SHORT[e] for e in args.engines), args.passes))
 
     command = "/usr/bin/python3 bench/run.py" + "".join(
         " " + shlex.quote(a) for a in sys.argv[1:])
     results = {
         "command": command,
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
-        "config": {"models": args.models, "batches": args.batches, "threads": args.threads,
-                   "runs_b1": args.runs_b1, "runs_b8": args.runs_b8,
-                   "warmup_b1": args.warmup_b1, "warmup_b8": args.warmup_b8,
-                   "passes": args.passes, "quick": q, "schedule": args.schedule,
+        "config": {"models": args.models, "settings": [list(x) for x in args.settings],
+                   "sizes": args.sizes, "batches": args.batches,
+                   "large_batches": args.large_batches, "threads": args.threads,
+                   "engines": args.engines,
+                   "runs_b1": args.runs_b1, "runs_large": args.runs_large,
+                   "warmup_b1": args.warmup_b1, "warmup_large": args.warmup_large,
+                   "passes": args.passes, "torch_passes": min(args.passes, args.torch_passes),
+                   "quick": q,
                    "torch_mode": args.torch_mode, "work": rel(args.work), "deepfirst": rel(exe)},
         "machine": machine_facts(),
         "versions": versions(args, ort_version),
@@ -863,11 +1208,9 @@ def finish(results, args):
         log("run.py: NOTE: " + note + "; no plot written")
     write_report(results, args.doc, plot, note)
     log("run.py: wrote %s%s" % (rel(args.doc), " and " + rel(plot) if plot else ""))
-    groups = summarize(results)
-    for (batch, threads), rows in groups.items():
-        gm = geomean([r["df_ort"] for r in rows])
-        log("run.py: batch %d, %d thread(s): geomean deepfirst/ORT %s over %d models"
-            % (batch, threads, fratio(gm), len([r for r in rows if r["df_ort"]])))
+    out3, out4 = target_lines(results, summarize(results))
+    for x in out3 + out4:
+        log("run.py: " + x.replace("**", ""))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ The model is re-created exactly as tools/export_zoo.py makes it (same constructo
 same BatchNorm calibration; its functions are imported, not copied), so its weights are the
 ones in the ONNX file. Building, calibrating and tracing take seconds, so --cache DIR (bench/run.py
 passes WORK/torch) keeps the state dict (eager) or the traced, frozen module per batch size
-(jit); a cached copy holds identical weights.
+and input size (jit); a cached copy holds identical weights.
 
 Modes:
   jit    (default) torch.jit.trace + torch.jit.freeze + torch.jit.optimize_for_inference, the
@@ -96,10 +96,14 @@ def main():
     x = torch.from_numpy(np.ascontiguousarray(np.load(args.input), dtype=np.float32))
     if args.mode == "jit":
         # The traced and frozen module is specialised to the input shape; it is cached per
-        # model and batch, so later runs skip building, calibrating and tracing.
+        # model, batch and input size (the zoo's file stem), so later runs skip building,
+        # calibrating and tracing.
         jit_path = None
         if args.cache:
-            stem = args.name if x.shape[0] == 1 else "%s_b%d" % (args.name, x.shape[0])
+            import export_zoo as ez
+            if x.dim() != 4 or x.shape[2] != x.shape[3]:
+                ap.error("--input must be N x 3 x S x S, got %s" % (tuple(x.shape),))
+            stem = ez.stem(args.name, int(x.shape[0]), int(x.shape[2]))
             jit_path = os.path.join(args.cache, stem + ".frozen.pt")
         if jit_path and os.path.exists(jit_path):
             frozen = torch.jit.load(jit_path)

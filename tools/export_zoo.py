@@ -2,10 +2,16 @@
 """Export a small zoo of torchvision CNNs to ONNX, with reference inputs and outputs.
 
 For each model NAME this writes, into the output directory:
-    NAME.onnx          opset 13, float32, input 1x3x224x224 (Nx3x224x224 with --batch N)
+    NAME.onnx          opset 13, float32, input 1x3x224x224 (Nx3xSxS with --batch N --size S)
     NAME.input.npy     a fixed random input (float32, C order)
     NAME.output.npy    PyTorch's output for it, in eval mode
-With --batch N (N != 1) the files are called NAME_bN.*.
+The file stem is NAME, then _bN when the batch N is not 1, then _sS when the input size S is
+not 224: resnet50_b8.onnx (batch 8, 224x224), resnet50_s512.onnx (batch 1, 512x512),
+resnet50_b8_s512.onnx (batch 8, 512x512). stem() below is the one definition of that rule.
+
+The weights do not depend on --batch or --size: the same seed, and the BatchNorm statistics
+are always estimated at 224x224 (so a model at 512x512 is the 224x224 model run on a larger
+image; every zoo model ends in adaptive/global pooling, so any size >= 32 or so works).
 
 Nothing is downloaded: the models are built with weights=None from a fixed seed. Random
 initial weights alone would make a poor test: BatchNorm's running statistics would be the
@@ -20,7 +26,8 @@ switched off unless --torch-fold-bn), so that deepfirst's folding pass is what g
 
 Files that already exist are skipped unless --force. Progress goes to stderr.
 
-Usage: /usr/bin/python3 tools/export_zoo.py [--out DIR] [--models a,b] [--batch N] [--force]
+Usage: /usr/bin/python3 tools/export_zoo.py [--out DIR] [--models a,b] [--batch N] [--size S]
+                                            [--force]
 """
 import argparse
 import os
@@ -47,7 +54,13 @@ MODELS = [
 ]
 
 OPSET = 13
-IMAGE = 224
+IMAGE = 224  # the default input size, and the size BatchNorm statistics are estimated at
+
+
+def stem(name, batch=1, size=IMAGE):
+    """File stem of NAME at this batch and input size (see the module docstring)."""
+    s = name if batch == 1 else "%s_b%d" % (name, batch)
+    return s if size == IMAGE else "%s_s%d" % (s, size)
 
 
 def log(msg):
@@ -85,9 +98,9 @@ def calibrate_batchnorm(model, batches=3, batch_size=4):
     return len(bns)
 
 
-def export_one(name, out_dir, batch, fold_bn):
-    stem = name if batch == 1 else "%s_b%d" % (name, batch)
-    paths = {k: os.path.join(out_dir, stem + ext)
+def export_one(name, out_dir, batch, size, fold_bn):
+    stem_ = stem(name, batch, size)
+    paths = {k: os.path.join(out_dir, stem_ + ext)
              for k, ext in (("onnx", ".onnx"), ("input", ".input.npy"), ("output", ".output.npy"))}
 
     t0 = time.time()
@@ -96,9 +109,9 @@ def export_one(name, out_dir, batch, fold_bn):
     nbn = calibrate_batchnorm(model)
     model.eval()
 
-    # The input depends on the batch size, the weights do not.
+    # The input depends on the batch size (and, through its shape, the size); the weights do not.
     gen = torch.Generator().manual_seed(seed_for(name) + batch)
-    x = torch.randn(batch, 3, IMAGE, IMAGE, generator=gen)
+    x = torch.randn(batch, 3, size, size, generator=gen)
     with torch.no_grad():
         y = model(x)
     if isinstance(y, tuple):  # googlenet and inception may return named tuples
@@ -123,7 +136,7 @@ def export_one(name, out_dir, batch, fold_bn):
 
     yv = y.numpy()
     log("  %-22s %6.1f s (torch %.1f s), %d BN layers, output %s, |y| max %.4g mean %.4g, "
-        "onnx %.1f MB" % (stem, time.time() - t0, t_torch, nbn, tuple(yv.shape),
+        "onnx %.1f MB" % (stem_, time.time() - t0, t_torch, nbn, tuple(yv.shape),
                           np.abs(yv).max(), np.abs(yv).mean(),
                           os.path.getsize(paths["onnx"]) / 1e6))
     return time.time() - t0
@@ -135,6 +148,9 @@ def main():
     ap.add_argument("--models", default=",".join(MODELS),
                     help="comma-separated subset of: " + ",".join(MODELS))
     ap.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    ap.add_argument("--size", type=int, default=IMAGE,
+                    help="input height and width (default %d); files NAME[_bN]_sS when not %d"
+                    % (IMAGE, IMAGE))
     ap.add_argument("--force", action="store_true", help="overwrite existing files")
     ap.add_argument("--torch-fold-bn", action="store_true",
                     help="let torch fold BatchNorm into Conv at export (default: keep BN nodes)")
@@ -147,27 +163,29 @@ def main():
         ap.error("unknown model(s): %s" % ", ".join(unknown))
     if args.batch < 1:
         ap.error("--batch must be >= 1")
+    if args.size < 32:
+        ap.error("--size must be >= 32")
 
     torch.set_num_threads(args.threads)
     # PRESERVE on a model in eval mode exports inference BatchNormalization nodes; torch's
     # warning about constant folding concerns models in training mode only.
     warnings.filterwarnings("ignore", message="It is recommended that constant folding")
     os.makedirs(args.out, exist_ok=True)
-    log("export_zoo: torch %s, torchvision %s, onnx %s, opset %d, batch %d -> %s"
+    log("export_zoo: torch %s, torchvision %s, onnx %s, opset %d, batch %d, %dx%d -> %s"
         % (torch.__version__, torchvision.__version__, onnx.__version__, OPSET, args.batch,
-           args.out))
+           args.size, args.size, args.out))
     total = time.time()
     failed = []
     for name in names:
-        stem = name if args.batch == 1 else "%s_b%d" % (name, args.batch)
+        st = stem(name, args.batch, args.size)
         exts = (".onnx", ".input.npy", ".output.npy")
-        if not args.force and all(os.path.exists(os.path.join(args.out, stem + e)) for e in exts):
-            log("  %-22s exists, skipped" % stem)
+        if not args.force and all(os.path.exists(os.path.join(args.out, st + e)) for e in exts):
+            log("  %-22s exists, skipped" % st)
             continue
         try:
-            export_one(name, args.out, args.batch, args.torch_fold_bn)
+            export_one(name, args.out, args.batch, args.size, args.torch_fold_bn)
         except Exception as e:  # report and go on with the other models
-            log("  %-22s FAILED: %s: %s" % (stem, type(e).__name__, e))
+            log("  %-22s FAILED: %s: %s" % (st, type(e).__name__, e))
             failed.append(name)
     log("export_zoo: done in %.1f s%s" % (time.time() - total,
                                           ", failed: " + ",".join(failed) if failed else ""))
