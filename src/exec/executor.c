@@ -8,6 +8,7 @@
 #include "exec/executor.h"
 
 #include <stdint.h>
+#include "kernels/dispatch.h"
 #include "plan/segment.h"
 
 #include <stdlib.h>
@@ -226,7 +227,7 @@ static df_status run_step(df_exec *e, int i)
         return DF_OK;
     case DF_OP_GLOBALAVGPOOL:
     case DF_OP_GLOBALMAXPOOL:
-        df_global_pool_ref(in0, out, s->outer, s->axis_n, s->inner, s->op == DF_OP_GLOBALMAXPOOL);
+        s->kern->global_pool(in0, out, s->outer, s->axis_n, s->inner, s->op == DF_OP_GLOBALMAXPOOL);
         return DF_OK;
     case DF_OP_BATCHNORM:
         s->scale_shift(in0, out, s->scale, s->shift, s->outer, s->inner, s->act, s->alpha, s->beta);
@@ -251,17 +252,17 @@ static df_status run_step(df_exec *e, int i)
     case DF_OP_GEMM: {
         const df_value *c = n->n_in > 2 && n->in[2] >= 0 ? &g->values[n->in[2]] : NULL;
         const df_value *b = &g->values[n->in[1]];
-        df_gemm_ref(s->m, s->n, s->k, s->alpha, in0, x->dims[1], s->trans_a, value_ptr(e, n->in[1]),
-                    b->dims[1], s->trans_b, c ? s->beta : 0.0f, c ? value_ptr(e, n->in[2]) : NULL,
-                    s->a_strides[0], s->a_strides[1], out, s->n);
+        s->kern->gemm(s->m, s->n, s->k, s->alpha, in0, x->dims[1], s->trans_a, value_ptr(e, n->in[1]),
+                      b->dims[1], s->trans_b, c ? s->beta : 0.0f, c ? value_ptr(e, n->in[2]) : NULL,
+                      s->a_strides[0], s->a_strides[1], out, s->n);
         return DF_OK;
     }
     case DF_OP_MATMUL: {
         const float *a = in0, *b = value_ptr(e, n->in[1]);
         float *yv = out;
         for (int64_t k = 0; k < s->batch_count; k++)
-            df_gemm_ref(s->m, s->n, s->k, 1.0f, a + s->a_offsets[k], s->k, 0, b + s->b_offsets[k],
-                        s->n, 0, 0.0f, NULL, 0, 0, yv + k * s->m * s->n, s->n);
+            s->kern->gemm(s->m, s->n, s->k, 1.0f, a + s->a_offsets[k], s->k, 0, b + s->b_offsets[k],
+                          s->n, 0, 0.0f, NULL, 0, 0, yv + k * s->m * s->n, s->n);
         return DF_OK;
     }
     case DF_OP_SOFTMAX:
@@ -271,25 +272,25 @@ static df_status run_step(df_exec *e, int i)
         df_reduce_mean_ref(in0, out, s->rank, s->in_dims, s->reduce);
         return DF_OK;
     case DF_OP_TRANSPOSE:
-        df_transpose_ref(in0, out, df_dtype_size(x->dtype), s->rank, s->in_dims, s->perm);
+        s->kern->transpose(in0, out, df_dtype_size(x->dtype), s->rank, s->in_dims, s->perm);
         return DF_OK;
     case DF_OP_CONCAT: {
         const void *parts[n->n_in > 0 ? n->n_in : 1];
         for (int k = 0; k < n->n_in; k++)
             parts[k] = value_ptr(e, n->in[k]);
-        df_concat_ref(n->n_in, parts, s->sizes, out, df_dtype_size(y->dtype), s->outer, s->inner);
+        s->kern->concat(n->n_in, parts, s->sizes, out, df_dtype_size(y->dtype), s->outer, s->inner);
         return DF_OK;
     }
     case DF_OP_SPLIT: {
         void *parts[n->n_out > 0 ? n->n_out : 1];
         for (int k = 0; k < n->n_out; k++)
             parts[k] = n->out[k] >= 0 ? value_ptr(e, n->out[k]) : NULL;
-        df_split_ref(in0, n->n_out, parts, s->sizes, df_dtype_size(x->dtype), s->outer, s->inner);
+        s->kern->split(in0, n->n_out, parts, s->sizes, df_dtype_size(x->dtype), s->outer, s->inner);
         return DF_OK;
     }
     case DF_OP_SLICE:
-        df_slice_ref(in0, out, df_dtype_size(x->dtype), s->rank, s->in_dims, s->starts, s->steps,
-                     s->out_dims);
+        s->kern->slice(in0, out, df_dtype_size(x->dtype), s->rank, s->in_dims, s->starts, s->steps,
+                       s->out_dims);
         return DF_OK;
     case DF_OP_GATHER: {
         int64_t bad = df_gather_ref(in0, out, df_dtype_size(x->dtype), s->outer, s->axis_n, s->inner,

@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "kernels/movement_fast.h"
 #include "kernels/x86/kernels_x86.h"
+#include "kernels/x86/dense_movement_x86.h"
 
 typedef enum kernel_isa { ISA_REFERENCE, ISA_AVX2, ISA_AVX512 } kernel_isa;
 
@@ -98,3 +100,28 @@ df_status df_conv_select(df_conv_params *p, df_conv_rows_fn *fn, void **packed)
 }
 
 void df_conv_release(void *packed) { free(packed); }
+
+static const df_kernel_table reference_table = {
+    .transpose = df_transpose_ref, .slice = df_slice_ref, .concat = df_concat_ref,
+    .split = df_split_ref, .gemm = df_gemm_ref, .global_pool = df_global_pool_ref,
+};
+/* The fast movement kernels are portable C: a CPU without AVX2 gets them too. */
+static const df_kernel_table portable_table = {
+    .transpose = df_transpose_fast, .slice = df_slice_fast, .concat = df_concat_fast,
+    .split = df_split_fast, .gemm = df_gemm_ref, .global_pool = df_global_pool_ref,
+};
+/* The AVX2 transpose adds 8x8 register tiles of 4-byte elements. AVX-512
+ * CPUs use this table too: Gemm here is a GEMV bound by reading its weights,
+ * and the others by memory, where wider vectors do not pay. */
+static const df_kernel_table avx2_table = {
+    .transpose = df_transpose_avx2, .slice = df_slice_fast, .concat = df_concat_fast,
+    .split = df_split_fast, .gemm = df_gemm_avx2, .global_pool = df_global_pool_avx2,
+};
+
+const df_kernel_table *df_kernel_table_select(void)
+{
+    const char *force = getenv("DF_KERNELS");
+    if (force && strcmp(force, "reference") == 0)
+        return &reference_table;
+    return select_isa() == ISA_REFERENCE ? &portable_table : &avx2_table;
+}

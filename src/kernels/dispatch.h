@@ -16,4 +16,25 @@ void df_conv_release(void *packed);
  * kernels, DF_KERNELS=avx2 caps the choice at the AVX2/FMA kernels. */
 const char *df_kernel_isa(void);
 
+/* The movement, dense and global-pooling kernels a step calls, one table per
+ * level: fast versions where this CPU has them, the references with
+ * DF_KERNELS=reference. Chosen once per step at compile (df_step.kern). */
+typedef struct df_kernel_table {
+    void (*transpose)(const void *x, void *y, size_t elem, int rank, const int64_t *in_dims,
+                      const int *perm);
+    void (*slice)(const void *x, void *y, size_t elem, int rank, const int64_t *in_dims,
+                  const int64_t *starts, const int64_t *steps, const int64_t *out_dims);
+    void (*concat)(int n_in, const void *const *x, const int64_t *sizes, void *y, size_t elem,
+                   int64_t outer, int64_t inner);
+    void (*split)(const void *x, int n_out, void *const *y, const int64_t *sizes, size_t elem,
+                  int64_t outer, int64_t inner);
+    void (*gemm)(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                 int trans_a, const float *B, int64_t ldb, int trans_b, float beta,
+                 const float *C, int64_t c_stride_m, int64_t c_stride_n, float *Y, int64_t ldy);
+    void (*global_pool)(const float *x, float *y, int64_t n, int64_t hw, int64_t c, int is_max);
+} df_kernel_table;
+
+/* Never NULL; the table is static. */
+const df_kernel_table *df_kernel_table_select(void);
+
 #endif

@@ -240,6 +240,7 @@ static df_status compile_step(const df_graph *g, const df_node *n, df_step *s)
     const df_value *y = &g->values[n->out[0]];
     s->op = n->op;
     s->node = n;
+    s->kern = df_kernel_table_select();
     switch (n->op) {
     case DF_OP_CONV: return compile_conv(g, n, s);
     case DF_OP_MAXPOOL:

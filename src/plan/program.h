@@ -18,6 +18,7 @@ typedef void (*df_conv_rows_fn)(const df_conv_params *p, const float *const *in_
                                 int y1);
 
 struct df_segment;
+struct df_kernel_table;
 
 typedef struct df_step {
     df_op op;
@@ -36,6 +37,7 @@ typedef struct df_step {
 
     /* elementwise and movement */
     void (*unary)(df_op op, const float *x, float *y, int64_t n, float a, float b);
+    const struct df_kernel_table *kern; /* movement, gemm, global pool (dispatch.h) */
     int rank;
     int64_t out_dims[DF_MAX_RANK];
     int64_t in_dims[DF_MAX_RANK];
