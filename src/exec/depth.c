@@ -143,6 +143,5 @@ static void run_lane(void *arg, size_t lane)
 void df_exec_segment(df_exec *e, int s)
 {
     segment_task t = {e, s};
-    pthreadpool_parallelize_1d(e->pool, run_lane, &t,
-                               (size_t)e->program->segments[s].lanes, 0);
+    pthreadpool_parallelize_1d(e->pool, run_lane, &t, (size_t)e->program->segments[s].lanes, e->pool_flags);
 }

@@ -115,6 +115,12 @@ df_status df_exec_init(df_exec *e, const df_program *p, int threads)
         df_exec_release(e);
         return st;
     }
+    /* Workers spin for a while after each parallel call, which is what makes
+     * the next op start at once. On a machine with more runnable threads than
+     * cores that spinning takes the CPU from the thread being waited for, so
+     * DF_POOL_YIELD=1 makes workers sleep after every call instead. */
+    const char *yield = getenv("DF_POOL_YIELD");
+    e->pool_flags = yield && strcmp(yield, "1") == 0 ? PTHREADPOOL_FLAG_YIELD_WORKERS : 0;
     if (threads > 1) {
         e->pool = pthreadpool_create((size_t)threads);
         if (!e->pool) {
@@ -186,7 +192,7 @@ static void run_rows(df_exec *e, const df_step *s)
     }
     bt.band_h = (bt.out_h + bands - 1) / bands;
     bt.bands = (bt.out_h + bt.band_h - 1) / bt.band_h;
-    pthreadpool_parallelize_1d(e->pool, run_band, &bt, (size_t)s->batch * (size_t)bt.bands, 0);
+    pthreadpool_parallelize_1d(e->pool, run_band, &bt, (size_t)s->batch * (size_t)bt.bands, e->pool_flags);
 }
 
 /* ---- elementwise unary: split into chunks -------------------------------- */
@@ -238,7 +244,7 @@ static df_status run_step(df_exec *e, int i)
         unary_task u = {s->unary, s->op, in0, out, df_value_numel(y), 0, s->alpha, s->beta};
         int chunks = e->threads > 1 && u.n >= 16384 ? 4 * e->threads : 1;
         u.chunk = (u.n + chunks - 1) / chunks;
-        pthreadpool_parallelize_1d(e->pool, run_unary_chunk, &u, (size_t)((u.n + u.chunk - 1) / u.chunk), 0);
+        pthreadpool_parallelize_1d(e->pool, run_unary_chunk, &u, (size_t)((u.n + u.chunk - 1) / u.chunk), e->pool_flags);
         return DF_OK;
     }
     case DF_OP_ADD: case DF_OP_SUB: case DF_OP_MUL: case DF_OP_DIV: case DF_OP_POW:
@@ -347,6 +353,12 @@ static void fill_profile(df_exec *e, int i, double start_us, double duration_us)
     op->segment = s->segment;
 }
 
+static void do_nothing(void *arg, size_t i)
+{
+    (void)arg;
+    (void)i;
+}
+
 static double now_us(void)
 {
     struct timespec ts;
@@ -385,6 +397,12 @@ df_status df_exec_run(df_exec *e, const float *const *inputs, float *const *outp
         if (e->profiling) {
             fill_profile(e, i, start - t0, now_us() - start);
         }
+    }
+    if (e->pool) {
+        /* an empty call that sends the workers to sleep: they must not spin
+         * while the engine is idle between runs */
+        pthreadpool_parallelize_1d(e->pool, do_nothing, NULL, (size_t)e->threads,
+                                   PTHREADPOOL_FLAG_YIELD_WORKERS);
     }
     for (int k = 0; k < g->n_outputs; k++) {
         int v = g->outputs[k];

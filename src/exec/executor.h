@@ -19,6 +19,7 @@ typedef struct df_exec {
     float ***lane_rows;
     int *seg_base;
     pthreadpool_t pool; /* NULL: run on the calling thread */
+    uint32_t pool_flags; /* for every parallel call of a run (see df_exec_init) */
     int threads;
     df_op_profile *profile; /* per step, when profiling */
     int profiling;
