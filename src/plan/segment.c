@@ -452,6 +452,24 @@ static void free_segment(df_segment *seg)
     memset(seg, 0, sizeof *seg);
 }
 
+/* The auto schedule's test of whether a segment pays: it must keep out of
+ * memory at least one tensor that would not stay in L2 anyway. Where every
+ * intermediate fits L2, layer by layer already works from cache, and bands
+ * only add overhead (measured: ResNet-50 at 224x224 runs about 5% slower
+ * depth first on a core with 1 MiB of L2). */
+static int saves_traffic(const df_program *p, const df_segment *seg)
+{
+    size_t l2;
+    df_cpu_caches(NULL, &l2, NULL);
+    if (!l2)
+        l2 = 512 * 1024;
+    for (int j = 0; j < seg->n; j++)
+        if (!seg->steps[j].full &&
+            df_value_bytes(&p->graph->values[seg->steps[j].value]) > l2)
+            return 1;
+    return 0;
+}
+
 static int over_max_steps(const df_plan_overrides *over) { return over ? over->max_steps : 0; }
 
 /* When the budget, not the graph, ends a segment, the tensor at the cut is
@@ -519,6 +537,8 @@ df_status df_plan_segments(df_program *p, df_schedule schedule, int threads,
             continue;
         }
         st = trial_segment(p, first, last, threads, forced, &seg, &use);
+        if (st == DF_OK && use && !forced && !saves_traffic(p, &seg))
+            use = 0;
         if (st == DF_OK && use)
             st = choose_band(&seg, over, &rng);
         if (st != DF_OK || !use) {
