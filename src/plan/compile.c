@@ -43,6 +43,32 @@ static void (*select_unary(df_op op))(df_op, const float *, float *, int64_t, fl
     return df_unary_ref;
 }
 
+/* Padding of a conv or pool window, {top, left, bottom, right}: explicit
+ * pads, none for VALID, or for SAME_* the total that makes out = ceil(in /
+ * stride), split with the odd row or column last (UPPER) or first (LOWER). */
+static void window_pads(const df_node *n, int in_h, int in_w, int out_h, int out_w, int k_h,
+                        int k_w, int s_h, int s_w, int d_h, int d_w, int pad[4])
+{
+    const int64_t *pads;
+    int np = df_attr_ints(n, "pads", &pads);
+    const char *auto_pad = df_attr_string(n, "auto_pad", "NOTSET");
+    pad[0] = pad[1] = pad[2] = pad[3] = 0;
+    if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0) {
+        int64_t th = ((int64_t)out_h - 1) * s_h + ((int64_t)k_h - 1) * d_h + 1 - in_h;
+        int64_t tw = ((int64_t)out_w - 1) * s_w + ((int64_t)k_w - 1) * d_w + 1 - in_w;
+        th = th < 0 ? 0 : th;
+        tw = tw < 0 ? 0 : tw;
+        int upper = strcmp(auto_pad, "SAME_UPPER") == 0;
+        pad[0] = (int)(upper ? th / 2 : th - th / 2);
+        pad[1] = (int)(upper ? tw / 2 : tw - tw / 2);
+        pad[2] = (int)(th - pad[0]);
+        pad[3] = (int)(tw - pad[1]);
+    } else if (np == 4 && strcmp(auto_pad, "VALID") != 0) {
+        for (int k = 0; k < 4; k++)
+            pad[k] = (int)pads[k];
+    }
+}
+
 static df_status compile_conv(const df_graph *g, const df_node *n, df_step *s)
 {
     const df_value *x = in_value(g, n, 0), *w = in_value(g, n, 1), *b = in_value(g, n, 2);
@@ -53,8 +79,8 @@ static df_status compile_conv(const df_graph *g, const df_node *n, df_step *s)
     if (b && !b->data)
         return df_node_fail(g, n, DF_ERR_UNSUPPORTED, "bias '%s' must be a constant", b->name);
     df_conv_params *p = &s->conv;
-    const int64_t *pads, *strides, *dil;
-    int np = df_attr_ints(n, "pads", &pads), ns = df_attr_ints(n, "strides", &strides);
+    const int64_t *strides, *dil;
+    int ns = df_attr_ints(n, "strides", &strides);
     int nd = df_attr_ints(n, "dilations", &dil);
     p->in_h = (int)x->dims[1];
     p->in_w = (int)x->dims[2];
@@ -69,22 +95,11 @@ static df_status compile_conv(const df_graph *g, const df_node *n, df_step *s)
     p->dil_h = nd == 2 ? (int)dil[0] : 1;
     p->dil_w = nd == 2 ? (int)dil[1] : 1;
     p->groups = (int)df_attr_int(n, "group", 1);
-    const char *auto_pad = df_attr_string(n, "auto_pad", "NOTSET");
-    if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0) {
-        /* total padding makes out = ceil(in / stride); the odd one goes last for UPPER */
-        int64_t th = ((int64_t)p->out_h - 1) * p->stride_h + ((int64_t)p->k_h - 1) * p->dil_h + 1 - p->in_h;
-        int64_t tw = ((int64_t)p->out_w - 1) * p->stride_w + ((int64_t)p->k_w - 1) * p->dil_w + 1 - p->in_w;
-        th = th < 0 ? 0 : th;
-        tw = tw < 0 ? 0 : tw;
-        int upper = strcmp(auto_pad, "SAME_UPPER") == 0;
-        p->pad_top = (int)(upper ? th / 2 : th - th / 2);
-        p->pad_left = (int)(upper ? tw / 2 : tw - tw / 2);
-    } else if (strcmp(auto_pad, "VALID") == 0 || np != 4) {
-        p->pad_top = p->pad_left = 0;
-    } else {
-        p->pad_top = (int)pads[0];
-        p->pad_left = (int)pads[1];
-    }
+    int pad[4];
+    window_pads(n, p->in_h, p->in_w, p->out_h, p->out_w, p->k_h, p->k_w, p->stride_h, p->stride_w,
+                p->dil_h, p->dil_w, pad);
+    p->pad_top = pad[0];
+    p->pad_left = pad[1];
     /* OIHW -> OHWI: a row of the kernel then runs along contiguous input channels. */
     int64_t oc = w->dims[0], ic = w->dims[1], kh = w->dims[2], kw = w->dims[3];
     s->weight_ohwi = malloc((size_t)(oc * ic * kh * kw) * sizeof(float));
@@ -111,8 +126,8 @@ static df_status compile_pool(const df_graph *g, const df_node *n, df_step *s)
 {
     const df_value *x = in_value(g, n, 0), *y = &g->values[n->out[0]];
     df_pool_params *p = &s->pool;
-    const int64_t *pads, *strides, *dil, *kernel;
-    int np = df_attr_ints(n, "pads", &pads), ns = df_attr_ints(n, "strides", &strides);
+    const int64_t *strides, *dil, *kernel;
+    int ns = df_attr_ints(n, "strides", &strides);
     int nd = df_attr_ints(n, "dilations", &dil), nk = df_attr_ints(n, "kernel_shape", &kernel);
     if (nk != 2)
         return df_node_fail(g, n, DF_ERR_INVALID_MODEL, "kernel_shape must have 2 values");
@@ -127,23 +142,13 @@ static df_status compile_pool(const df_graph *g, const df_node *n, df_step *s)
     p->stride_w = ns == 2 ? (int)strides[1] : 1;
     p->dil_h = nd == 2 ? (int)dil[0] : 1;
     p->dil_w = nd == 2 ? (int)dil[1] : 1;
-    const char *auto_pad = df_attr_string(n, "auto_pad", "NOTSET");
-    if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0) {
-        int64_t th = ((int64_t)p->out_h - 1) * p->stride_h + ((int64_t)p->k_h - 1) * p->dil_h + 1 - p->in_h;
-        int64_t tw = ((int64_t)p->out_w - 1) * p->stride_w + ((int64_t)p->k_w - 1) * p->dil_w + 1 - p->in_w;
-        th = th < 0 ? 0 : th;
-        tw = tw < 0 ? 0 : tw;
-        int upper = strcmp(auto_pad, "SAME_UPPER") == 0;
-        p->pad_top = (int)(upper ? th / 2 : th - th / 2);
-        p->pad_bottom = (int)(th - p->pad_top);
-        p->pad_left = (int)(upper ? tw / 2 : tw - tw / 2);
-        p->pad_right = (int)(tw - p->pad_left);
-    } else if (np == 4 && strcmp(auto_pad, "VALID") != 0) {
-        p->pad_top = (int)pads[0];
-        p->pad_left = (int)pads[1];
-        p->pad_bottom = (int)pads[2];
-        p->pad_right = (int)pads[3];
-    }
+    int pad[4];
+    window_pads(n, p->in_h, p->in_w, p->out_h, p->out_w, p->k_h, p->k_w, p->stride_h, p->stride_w,
+                p->dil_h, p->dil_w, pad);
+    p->pad_top = pad[0];
+    p->pad_left = pad[1];
+    p->pad_bottom = pad[2];
+    p->pad_right = pad[3];
     p->is_max = n->op == DF_OP_MAXPOOL;
     s->pool_rows = has_avx2() ? df_pool_rows_avx2 : df_pool_rows_ref;
     p->count_include_pad = (int)df_attr_int(n, "count_include_pad", 0);
