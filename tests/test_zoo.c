@@ -34,7 +34,7 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, strdup */
 
 #include "deepfirst.h"
-#include "npy_min.h"
+#include "npy.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -111,7 +111,7 @@ static int compare(const float *out, const float *ref, int64_t n, double rtol, d
     return finite && *max_rel <= rtol;
 }
 
-static int same_shape(const df_tensor_info *info, const npy_min_array *a)
+static int same_shape(const df_tensor_info *info, const npy_array *a)
 {
     if (info->rank != a->rank)
         return 0;
@@ -137,15 +137,17 @@ static int test_model(const char *dir, const char *name, const zoo_config *cfg)
     snprintf(path_in, sizeof path_in, "%s/%s.input.npy", dir, name);
     snprintf(path_out, sizeof path_out, "%s/%s.output.npy", dir, name);
 
-    npy_min_array in = {0}, ref = {0};
+    npy_array in = {0}, ref = {0};
     df_model *model = NULL;
     df_session *session = NULL;
     float *out = NULL;
     int pass = 0;
 
-    if (npy_min_load(path_in, &in, err, sizeof err) != 0 ||
-        npy_min_load(path_out, &ref, err, sizeof err) != 0) {
-        printf("FAIL %-22s %s\n", name, err);
+    const char *bad = npy_read(path_in, &in, err, sizeof err) != 0     ? path_in
+                      : npy_read(path_out, &ref, err, sizeof err) != 0 ? path_out
+                                                                       : NULL;
+    if (bad) {
+        printf("FAIL %-22s %s: %s\n", name, bad, err);
         goto done;
     }
 
@@ -242,8 +244,8 @@ done:
     free(out);
     df_session_destroy(session);
     df_model_close(model);
-    npy_min_free(&in);
-    npy_min_free(&ref);
+    npy_free(&in);
+    npy_free(&ref);
     return pass;
 }
 

@@ -2,7 +2,9 @@
 # PyTorch (zoo). See the comments at the top of test_conformance.c and test_zoo.c.
 
 df_add_test_exe(test_conformance test_conformance.c)
-df_add_test_exe(test_zoo test_zoo.c npy_min.c)
+# the CLI's .npy reader, which does not need the library
+df_add_test_exe(test_zoo test_zoo.c ${PROJECT_SOURCE_DIR}/tools/cli/npy.c)
+target_include_directories(test_zoo PRIVATE ${PROJECT_SOURCE_DIR}/tools/cli)
 
 # ONNX's backend node tests, shipped by Debian's libonnx-testdata.
 set(DF_ONNX_NODE_TESTS "/usr/share/libonnx-testdata/data/node"

@@ -191,14 +191,6 @@ int df_graph_add_node(df_graph *g, df_op op, const char *op_type, const char *na
     return g->n_nodes++;
 }
 
-int df_graph_find_value(const df_graph *g, const char *name)
-{
-    for (int i = 0; i < g->n_values; i++)
-        if (strcmp(g->values[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
 void df_graph_count_uses(df_graph *g)
 {
     for (int i = 0; i < g->n_values; i++) {

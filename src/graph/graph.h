@@ -128,7 +128,6 @@ int df_graph_add_value(df_graph *g, const char *name);
 /* Adds a node with room for n_in inputs and n_out outputs (all -1). */
 int df_graph_add_node(df_graph *g, df_op op, const char *op_type, const char *name, int n_in,
                       int n_out);
-int df_graph_find_value(const df_graph *g, const char *name);
 /* Recomputes producer and n_consumers of every value from the live nodes. */
 void df_graph_count_uses(df_graph *g);
 

@@ -423,15 +423,3 @@ df_status df_assign_layout(df_graph *g)
     free(c.as_nchw);
     return st;
 }
-
-df_status df_optimize(df_graph *g)
-{
-    df_status st = df_infer_shapes(g);
-    if (st == DF_OK) {
-        df_graph_count_uses(g);
-        st = df_simplify(g);
-    }
-    if (st == DF_OK)
-        st = df_assign_layout(g);
-    return st;
-}

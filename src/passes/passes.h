@@ -1,7 +1,8 @@
-/* Load-time passes over the graph IR, run in this order by df_optimize():
+/* Load-time passes over the graph IR, run in this order by df_model_open()
+ * (which records the inputs' and outputs' ONNX shapes between the first two):
  *   shape.c   static shape inference and constant folding (shape subgraphs)
  *   simplify.c Identity/Dropout removal, BatchNormalization folded into Conv,
- *             zero Pad folded into Conv/pool, activations and residual adds fused
+ *             SiLU/HardSwish patterns, activations and residual adds fused
  *   layout.c  NHWC for spatial values, transposes only where ONNX order is needed
  */
 #ifndef DF_PASSES_PASSES_H
@@ -17,8 +18,5 @@ df_status df_infer_shapes(df_graph *g);
 
 df_status df_simplify(df_graph *g);
 df_status df_assign_layout(df_graph *g);
-
-/* All of the above, in order. */
-df_status df_optimize(df_graph *g);
 
 #endif
