@@ -68,10 +68,35 @@ typedef enum df_schedule {
     DF_SCHEDULE_DEPTH     /* depth first: chains of ops run band by band */
 } df_schedule;
 
+/* Who chooses the auto schedule's segments and bands. */
+typedef enum df_planner {
+    DF_PLANNER_DEFAULT = 0, /* a tuned plan for this model if `deepfirst tune` cached one,
+                               else the learned cost model if `deepfirst calibrate` made
+                               one, else the heuristic */
+    DF_PLANNER_HEURISTIC,   /* cache-size rules (segment.c) */
+    DF_PLANNER_ANALYTIC,    /* dynamic programming over the roofline estimate alone */
+    DF_PLANNER_LEARNED,     /* dynamic programming over the learned cost model */
+    /* reported by df_model_get_stats only: */
+    DF_PLANNER_TUNED,       /* a plan cached by `deepfirst tune` */
+    DF_PLANNER_GIVEN,       /* options.plan, or a forced schedule or override */
+} df_planner;
+
 typedef struct df_options {
     int threads;         /* worker threads per session; 0 = cores available to the process */
     size_t memory_limit; /* bytes of weights plus activations; 0 = no limit */
     df_schedule schedule;
+    df_planner planner;  /* for DF_SCHEDULE_AUTO */
+    /* Where calibrations, cost models and tuned plans live: NULL means
+     * $XDG_CACHE_HOME/deepfirst or ~/.cache/deepfirst; "" means nowhere (the
+     * default planner is then the heuristic). A machine's files are in a
+     * subdirectory named by its CPU signature. Read only: the library never
+     * writes there; the command-line tool's calibrate and tune do. */
+    const char *cache_dir;
+    /* An explicit plan, as `deepfirst plan` prints it: segments of op indices
+     * (df_model_op order) with their band heights, "first-last/band" joined by
+     * commas, e.g. "2-9/4,11-15/1"; other ops run layer by layer. Overrides the
+     * schedule; a plan that cannot run is an error naming the op. */
+    const char *plan;
     /* Experiments and tests; leave 0 for the planner's choice. */
     int band_rows;       /* depth first: output rows per band of every segment */
     int segment_max_ops; /* depth first: at most this many ops per segment */
@@ -94,6 +119,10 @@ typedef struct df_model_stats {
     int ops;               /* nodes executed per run, after fusion */
     int threads;
     df_schedule schedule;  /* the schedule actually used */
+    df_planner planner;    /* what chose the plan */
+    double predicted_us;   /* the cost model's prediction for the ops that can run in
+                              bands (others excluded); 0 without a cost model */
+    uint64_t hash;         /* of the model file: keys tuned plans */
 } df_model_stats;
 
 typedef struct df_model df_model;
@@ -134,6 +163,8 @@ typedef struct df_op_info {
     int64_t dims[DF_MAX_RANK]; /* output shape, ONNX order */
     int64_t flops;
     int segment;               /* depth-first segment, or -1 when it runs whole */
+    double predicted_us;       /* layer by layer, by the cost model; 0 when there is
+                                  none or the op cannot run in bands */
 } df_op_info;
 
 typedef struct df_segment_info {
@@ -144,12 +175,18 @@ typedef struct df_segment_info {
     size_t ring_bytes;         /* ring buffers and halo rows of one lane: the
                                   working set of a band, with the weights below */
     size_t weight_bytes;
+    double predicted_us;       /* by the cost model; 0 when there is none */
 } df_segment_info;
 
 int df_model_op_count(const df_model *model);
 df_status df_model_op(const df_model *model, int index, df_op_info *info);
 int df_model_segment_count(const df_model *model);
 df_status df_model_segment(const df_model *model, int index, df_segment_info *info);
+
+/* The plan in the text form options.plan takes ("" when every op runs layer by
+ * layer). Returns the length it needs, like snprintf. */
+int df_model_plan(const df_model *model, char *buf, size_t size);
+const char *df_planner_name(df_planner planner);
 
 /* Data cache sizes of this CPU in bytes (0 where unknown), as the planner sees them. */
 void df_cpu_caches(size_t *l1, size_t *l2, size_t *l3);

@@ -25,3 +25,13 @@ foreach(t 1 2)
                          FIXTURES_REQUIRED zoo TIMEOUT 1800 LABELS "zoo")
   endforeach()
 endforeach()
+
+# Plans chosen by dynamic programming over the analytic cost model (nominal
+# machine rates, no calibration needed): other cuts and bands than the
+# heuristic's, checked against PyTorch like every other plan.
+foreach(t 1 2)
+  add_test(NAME planner_analytic_zoo_t${t}
+           COMMAND test_zoo -t ${t} --planner analytic ${DF_ZOO_DIR})
+  set_tests_properties(planner_analytic_zoo_t${t} PROPERTIES FIXTURES_REQUIRED zoo TIMEOUT 1800
+                       LABELS "zoo")
+endforeach()

@@ -2,9 +2,11 @@
  * test_zoo: runs real networks end to end and compares with PyTorch.
  *
  *     test_zoo [-t THREADS] [--schedule layer|depth|auto] [--band ROWS] [--plan-seed S]
- *              [--rtol X] DIR [NAME...]
+ *              [--planner P] [--cache-dir D] [--rtol X] DIR [NAME...]
  * (--band and --plan-seed set df_options.band_rows and plan_seed: the property
- * tests draw random segment cuts and band heights with them)
+ * tests draw random segment cuts and band heights with them; --planner and
+ * --cache-dir set the auto schedule's planner and where it finds a
+ * calibration, none by default)
  *
  * DIR holds NAME.onnx, NAME.input.npy and NAME.output.npy for each model, as
  * written by tools/export_zoo.py. Without NAMEs every NAME.onnx in DIR that has
@@ -50,6 +52,9 @@ typedef struct zoo_config {
     double rtol;
     int band;       /* depth first: rows per band, 0 = planner */
     unsigned seed;  /* depth first: random segment cuts and bands, 0 = planner */
+    df_planner planner;
+    const char *cache_dir; /* "" (the default): no calibration, so runs do not
+                              depend on what this machine's cache holds */
 } zoo_config;
 
 static double now_ms(void)
@@ -157,6 +162,8 @@ static int test_model(const char *dir, const char *name, const zoo_config *cfg)
     opt.schedule = cfg->schedule;
     opt.band_rows = cfg->band;
     opt.plan_seed = cfg->seed;
+    opt.planner = cfg->planner;
+    opt.cache_dir = cfg->cache_dir;
 
     double t0 = now_ms();
     df_status st = df_model_open(path_onnx, &opt, &model);
@@ -234,6 +241,7 @@ static int test_model(const char *dir, const char *name, const zoo_config *cfg)
            pass ? "PASS" : "FAIL", name, max_abs[r], max_rel[r], ref_max,
            cfg->rtol * (ref_max > 0 ? ref_max : 1.0), t_load, t_run[0], t_run[1],
            schedule_name(stats.schedule), stats.threads);
+    printf(", %s planner", df_planner_name(stats.planner));
     if (!pass)
         printf("  [run %d, worst at %lld: got %.7g, want %.7g]", r + 1, (long long)worst[r],
                (double)got[r], (double)ref.data[worst[r]]);
@@ -295,14 +303,14 @@ static char **list_models(const char *dir, int *count)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: test_zoo [-t THREADS] [--schedule layer|depth|auto] [--band ROWS] "
-               "[--plan-seed S] [--rtol X] DIR "
+               "[--plan-seed S] [--planner P] [--cache-dir D] [--rtol X] DIR "
                "[NAME...]\n"
                "  env: DF_THREADS, DF_SCHEDULE give the defaults for -t and --schedule\n");
 }
 
 int main(int argc, char **argv)
 {
-    zoo_config cfg = {.threads = 0, .schedule = DF_SCHEDULE_AUTO, .rtol = 1e-4};
+    zoo_config cfg = {.threads = 0, .schedule = DF_SCHEDULE_AUTO, .rtol = 1e-4, .cache_dir = ""};
     const char *env;
     if ((env = getenv("DF_THREADS")) && *env)
         cfg.threads = atoi(env);
@@ -325,6 +333,22 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(a, "--band") == 0 && i + 1 < argc) {
             cfg.band = atoi(argv[++i]);
+        } else if (strcmp(a, "--planner") == 0 && i + 1 < argc) {
+            const char *v = argv[++i];
+            static const df_planner planners[] = {DF_PLANNER_DEFAULT, DF_PLANNER_HEURISTIC,
+                                                  DF_PLANNER_ANALYTIC, DF_PLANNER_LEARNED};
+            int found = 0;
+            for (size_t k = 0; k < sizeof planners / sizeof planners[0]; k++)
+                if (strcmp(v, df_planner_name(planners[k])) == 0) {
+                    cfg.planner = planners[k];
+                    found = 1;
+                }
+            if (!found) {
+                usage(stderr);
+                return 2;
+            }
+        } else if (strcmp(a, "--cache-dir") == 0 && i + 1 < argc) {
+            cfg.cache_dir = argv[++i];
         } else if (strcmp(a, "--plan-seed") == 0 && i + 1 < argc) {
             cfg.seed = (unsigned)strtoul(argv[++i], NULL, 10);
         } else if (strcmp(a, "--rtol") == 0 && i + 1 < argc) {

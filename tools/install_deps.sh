@@ -6,7 +6,7 @@
 set -e
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
       libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
-      libcpuinfo-dev libpthreadpool-dev
+      libcpuinfo-dev libpthreadpool-dev libxgboost-dev
       python3 python3-torch python3-torchvision python3-onnx python3-numpy"
 if [ "$1" = "--bench" ]; then
     PKGS="$PKGS python3-matplotlib"

@@ -11,6 +11,8 @@
 #include "loader/loader.h"
 #include "passes/passes.h"
 #include "plan/program.h"
+#include "api/model_internal.h"
+#include "plan/choose.h"
 #include "plan/segment.h"
 
 typedef struct op_count {
@@ -29,6 +31,8 @@ struct df_model {
     int n_op_types;
     int64_t params;
     size_t weight_bytes;
+    df_planner planner;
+    uint64_t hash;
 };
 
 struct df_session {
@@ -166,6 +170,37 @@ static df_status describe_io(df_model *m, const df_graph *g, const char *source)
     return DF_OK;
 }
 
+/* Chooses the planner and compiles. A cached tuned plan that no longer fits
+ * (another deepfirst version formed different ops) is skipped, not fatal. */
+static df_status plan_and_compile(df_model *m, df_graph *g, const df_options *opt,
+                                  const void *data, size_t size)
+{
+    m->hash = df_model_hash(data, size);
+    df_plan_choice choice;
+    df_status st = df_plan_choice_init(opt, m->hash, m->threads, &choice);
+    if (st != DF_OK) {
+        df_plan_choice_free(&choice);
+        return st;
+    }
+    for (;;) {
+        int by_cost = choice.planner == DF_PLANNER_ANALYTIC || choice.planner == DF_PLANNER_LEARNED;
+        df_plan_overrides over = {opt->band_rows, opt->segment_max_ops, opt->plan_seed,
+                                  choice.has_spec ? &choice.spec : NULL,
+                                  by_cost ? &choice.cost : NULL,
+                                  choice.has_cost ? &choice.cost : NULL};
+        st = df_compile(g, opt->schedule, m->threads, &over, &m->program);
+        if (st == DF_OK || choice.planner != DF_PLANNER_TUNED)
+            break;
+        df_clear_error();
+        df_plan_spec_free(&choice.spec);
+        choice.has_spec = 0;
+        choice.planner = choice.has_cost ? DF_PLANNER_LEARNED : DF_PLANNER_HEURISTIC;
+    }
+    m->planner = choice.planner;
+    df_plan_choice_free(&choice);
+    return st;
+}
+
 df_status df_model_open_memory(const void *data, size_t size, const char *name,
                                const df_options *options, df_model **model)
 {
@@ -210,9 +245,8 @@ df_status df_model_open_memory(const void *data, size_t size, const char *name,
     }
     if (st == DF_OK)
         st = df_assign_layout(g);
-    df_plan_overrides over = {opt.band_rows, opt.segment_max_ops, opt.plan_seed};
     if (st == DF_OK)
-        st = df_compile(g, opt.schedule, m->threads, &over, &m->program);
+        st = plan_and_compile(m, g, &opt, data, size);
     if (st != DF_OK) {
         df_graph_free(g);
         df_model_close(m);
@@ -287,6 +321,12 @@ df_status df_model_get_stats(const df_model *m, df_model_stats *s)
     s->ops = m->program->n_steps;
     s->threads = m->threads;
     s->schedule = m->program->schedule;
+    s->planner = m->planner;
+    s->hash = m->hash;
+    for (int i = 0; i < m->program->n_steps; i++)
+        s->predicted_us += m->program->steps[i].predicted_us;
+    for (int k = 0; k < m->program->n_segments; k++)
+        s->predicted_us += m->program->segments[k].predicted_us;
     return DF_OK;
 }
 
@@ -317,6 +357,7 @@ df_status df_model_op(const df_model *m, int index, df_op_info *info)
         info->dims[d] = y->onnx_dims[d];
     info->flops = s->flops;
     info->segment = s->segment;
+    info->predicted_us = s->predicted_us;
     return DF_OK;
 }
 
@@ -334,7 +375,35 @@ df_status df_model_segment(const df_model *m, int index, df_segment_info *info)
     info->lanes = seg->lanes;
     info->ring_bytes = seg->lane_bytes;
     info->weight_bytes = seg->weight_bytes;
+    info->predicted_us = seg->predicted_us;
     return DF_OK;
+}
+
+int df_model_plan(const df_model *m, char *buf, size_t size)
+{
+    if (size)
+        buf[0] = '\0';
+    if (!m)
+        return 0;
+    const df_program *p = m->program;
+    df_plan_unit units[p->n_segments > 0 ? p->n_segments : 1];
+    for (int k = 0; k < p->n_segments; k++)
+        units[k] = (df_plan_unit){p->segments[k].first, p->segments[k].last, p->segments[k].band};
+    df_plan_spec spec = {p->n_segments, units};
+    return df_plan_spec_format(&spec, buf, size);
+}
+
+const char *df_planner_name(df_planner planner)
+{
+    switch (planner) {
+    case DF_PLANNER_DEFAULT: return "default";
+    case DF_PLANNER_HEURISTIC: return "heuristic";
+    case DF_PLANNER_ANALYTIC: return "analytic";
+    case DF_PLANNER_LEARNED: return "learned";
+    case DF_PLANNER_TUNED: return "tuned";
+    case DF_PLANNER_GIVEN: return "given";
+    }
+    return "unknown";
 }
 
 df_status df_session_create(const df_model *m, df_session **out)
@@ -398,3 +467,5 @@ df_status df_session_profile(const df_session *s, const df_op_profile **ops, int
     *count = s->exec.profiling ? s->model->program->n_steps : 0;
     return DF_OK;
 }
+
+df_program *df_model_program(const df_model *m) { return m ? m->program : NULL; }

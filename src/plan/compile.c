@@ -10,6 +10,7 @@
 #include "kernels/x86/eltwise_avx2.h"
 #include "kernels/x86/pool_avx2.h"
 #include "plan/program.h"
+#include "plan/planner.h"
 #include "plan/segment.h"
 
 static df_status oom(void) { return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while compiling"); }
@@ -498,6 +499,8 @@ df_status df_compile(df_graph *g, df_schedule schedule, int threads,
     }
     if (st == DF_OK)
         st = df_plan_segments(p, schedule, threads, over);
+    if (st == DF_OK && over && over->predict)
+        df_plan_predict(p, threads, over->predict);
     p->schedule = p->n_segments > 0 ? DF_SCHEDULE_DEPTH : DF_SCHEDULE_LAYER;
     if (st == DF_OK)
         st = df_plan_memory(p);

@@ -25,6 +25,7 @@ typedef struct df_step {
     int segment;          /* depth-first segment it belongs to, or -1 */
     const df_node *node;  /* names, inputs and outputs (value indices) */
     int64_t flops;
+    double predicted_us;  /* layer by layer, by the cost model; 0 when none or not banded */
 
     /* spatial ops */
     df_conv_params conv;

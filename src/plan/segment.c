@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "plan/segment.h"
 
+#include "plan/planner.h"
+
 #include <cpuinfo.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -442,6 +444,21 @@ static df_status trial_segment(df_program *p, int first, int last, int threads, 
     return size_segment(seg);
 }
 
+df_status df_segment_build(df_program *p, int first, int last, int band, int threads,
+                           df_segment *seg)
+{
+    int use;
+    df_status st = trial_segment(p, first, last, threads, 1, seg, &use);
+    if (st != DF_OK)
+        return st;
+    const int last_h = seg->steps[seg->n - 1].out_h;
+    seg->band = band < 1 ? 1 : (band > last_h ? last_h : band);
+    return seg->band == 1 ? DF_OK : size_segment(seg);
+}
+
+int df_segment_can_start(const df_program *p, int i) { return row_local(p, &p->steps[i]); }
+int df_segment_can_join(const df_program *p, int first, int i) { return can_join(p, first, i); }
+
 static void free_segment(df_segment *seg)
 {
     free(seg->steps);
@@ -490,12 +507,15 @@ static int narrowest_cut(const df_program *p, int first, int last)
     return best;
 }
 
+static df_status plan_explicit(df_program *p, const df_plan_spec *spec, int threads);
+static df_status plan_by_cost(df_program *p, const df_cost_model *cm, int threads);
+
 df_status df_plan_segments(df_program *p, df_schedule schedule, int threads,
                            const df_plan_overrides *over)
 {
     for (int i = 0; i < p->n_steps; i++)
         p->steps[i].segment = -1;
-    if (schedule == DF_SCHEDULE_LAYER)
+    if (schedule == DF_SCHEDULE_LAYER && !(over && over->plan))
         return DF_OK;
     int forced = schedule == DF_SCHEDULE_DEPTH;
     size_t budget = cache_budget();
@@ -503,6 +523,11 @@ df_status df_plan_segments(df_program *p, df_schedule schedule, int threads,
     p->segments = calloc((size_t)(p->n_steps ? p->n_steps : 1), sizeof *p->segments);
     if (!p->segments)
         return oom();
+    if (over && over->plan)
+        return plan_explicit(p, over->plan, threads);
+    if (over && over->cost && schedule == DF_SCHEDULE_AUTO && !over->seed && !over->band &&
+        !over->max_steps)
+        return plan_by_cost(p, over->cost, threads);
     int i = 0;
     while (i < p->n_steps) {
         if (!row_local(p, &p->steps[i])) {
@@ -554,6 +579,61 @@ df_status df_plan_segments(df_program *p, df_schedule schedule, int threads,
         i = last + 1;
     }
     return DF_OK;
+}
+
+void df_segment_release(df_segment *seg) { free_segment(seg); }
+
+/* Segments exactly as a plan lists them, each checked: the library is handed
+ * plans from files and options, so a wrong one is an error, not a crash. */
+static df_status plan_explicit(df_program *p, const df_plan_spec *spec, int threads)
+{
+    int prev_last = -1;
+    for (int u = 0; u < spec->n; u++) {
+        const df_plan_unit *pu = &spec->units[u];
+        if (pu->first <= prev_last || pu->last <= pu->first || pu->last >= p->n_steps ||
+            pu->band < 1)
+            return df_fail(DF_ERR_INVALID_ARGUMENT,
+                           "plan: segment %d-%d/%d: segments must be in order, not overlap, "
+                           "hold at least two of the %d ops and have a band of at least 1 row",
+                           pu->first, pu->last, pu->band, p->n_steps);
+        if (!row_local(p, &p->steps[pu->first]))
+            return df_fail(DF_ERR_INVALID_ARGUMENT,
+                           "plan: segment %d-%d: op %d (%s, %s) cannot run in bands", pu->first,
+                           pu->last, pu->first, p->steps[pu->first].node->name,
+                           p->steps[pu->first].node->op_type);
+        for (int i = pu->first + 1; i <= pu->last; i++)
+            if (!can_join(p, pu->first, i))
+                return df_fail(DF_ERR_INVALID_ARGUMENT,
+                               "plan: segment %d-%d: op %d (%s, %s) cannot join it", pu->first,
+                               pu->last, i, p->steps[i].node->name, p->steps[i].node->op_type);
+        df_segment seg;
+        df_status st = df_segment_build(p, pu->first, pu->last, pu->band, threads, &seg);
+        if (st != DF_OK) {
+            free_segment(&seg);
+            return st;
+        }
+        for (int k = pu->first; k <= pu->last; k++)
+            p->steps[k].segment = p->n_segments;
+        p->segments[p->n_segments++] = seg;
+        prev_last = pu->last;
+    }
+    return DF_OK;
+}
+
+static df_status plan_by_cost(df_program *p, const df_cost_model *cm, int threads)
+{
+    df_plan_candidate *c = NULL;
+    int n = 0;
+    df_status st = df_plan_candidates(p, threads, cm, &c, &n);
+    if (st != DF_OK)
+        return st;
+    df_plan_spec spec;
+    st = df_plan_best(p, c, n, &spec);
+    free(c);
+    if (st == DF_OK)
+        st = plan_explicit(p, &spec, threads);
+    df_plan_spec_free(&spec);
+    return st;
 }
 
 void df_segments_free(df_program *p)

@@ -54,16 +54,38 @@ typedef struct df_segment {
     size_t lane_bytes; /* ring and halo storage of one lane */
     size_t scratch_offset; /* of lanes * lane_bytes in the arena (memplan) */
     size_t weight_bytes;
+    double predicted_us; /* by the cost model, when there is one; else 0 */
     /* per strip s and local step j, [s * n + j]: rows the strip computes and,
      * for full outputs, the rows it owns and writes to the whole tensor */
     int *start, *end, *own_lo, *own_hi;
 } df_segment;
+
+/* A plan as a list: segment k runs steps [first, last] with bands of `band`
+ * rows; steps in no segment run layer by layer. Its text form (plan_spec.c) is
+ * "first-last/band" joined by commas, e.g. "2-9/4,11-15/1". */
+typedef struct df_plan_unit {
+    int first, last, band;
+} df_plan_unit;
+
+typedef struct df_plan_spec {
+    int n;
+    df_plan_unit *units;   /* owned */
+} df_plan_spec;
+
+/* Parses the text form; an empty string is the layer-by-layer plan. */
+df_status df_plan_spec_parse(const char *text, df_plan_spec *spec);
+/* Writes the text form; returns the length it needs (like snprintf). */
+int df_plan_spec_format(const df_plan_spec *spec, char *buf, size_t size);
+void df_plan_spec_free(df_plan_spec *spec);
 
 /* Overrides for experiments and tests; zero fields mean "planner decides". */
 typedef struct df_plan_overrides {
     int band;          /* band height for every segment */
     int max_steps;     /* cut segments after this many steps */
     unsigned seed;     /* nonzero: random cuts and bands drawn from this seed */
+    const df_plan_spec *plan; /* these segments exactly (checked) */
+    const struct df_cost_model *cost; /* auto: plan by this model, not the heuristic */
+    const struct df_cost_model *predict; /* fill predicted_us with this model */
 } df_plan_overrides;
 
 /* Forms segments over p->steps for the schedule and sizes their rings.
@@ -71,6 +93,16 @@ typedef struct df_plan_overrides {
 df_status df_plan_segments(df_program *p, df_schedule schedule, int threads,
                            const df_plan_overrides *over);
 void df_segments_free(df_program *p);
+
+/* For planners: whether step i can start a segment, whether step i can join
+ * the one that starts at first, and one segment over steps [first, last] with
+ * bands of `band` rows, split for the threads (images, or strips of one
+ * image), sized. Release with df_segment_release (also after a failure). */
+int df_segment_can_start(const df_program *p, int i);
+int df_segment_can_join(const df_program *p, int first, int i);
+df_status df_segment_build(df_program *p, int first, int last, int band, int threads,
+                           df_segment *seg);
+void df_segment_release(df_segment *seg);
 
 /* Called by the walk: compute rows [y0, y1) of local step j. */
 typedef void (*df_seg_compute_fn)(void *ctx, int j, int y0, int y1);

@@ -24,6 +24,8 @@ int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 
 /* "deepfirst: error: <message>" on stderr; returns CLI_EXIT_ERROR. */
 int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
@@ -39,7 +41,8 @@ int cli_usage_error(const char *command, const char *fmt, ...) CLI_PRINTF(2, 3);
 int cli_take_value(const char *command, int argc, char **argv, int *index,
                    const char *short_name, const char *long_name, const char **value);
 
-/* Options every model-loading command accepts: -t/--threads and --schedule.
+/* Options every model-loading command accepts: -t/--threads, --schedule,
+ * --planner, --plan and --cache-dir (CLI_MODEL_OPTIONS_HELP says what they do).
  * Returns 1 when argv[*index] was one of them, 0 when it was not, and -1
  * (after printing a usage error) when its value was missing or bad. */
 int cli_parse_model_option(const char *command, int argc, char **argv, int *index,
@@ -48,6 +51,19 @@ int cli_parse_model_option(const char *command, int argc, char **argv, int *inde
  * not a number in range. Return 0 or -1. */
 int cli_parse_count(const char *command, const char *option, const char *text, long min,
                     long max, long *value);
+
+#define CLI_MODEL_OPTIONS_HELP                                                                    \
+    "  -t, --threads N          worker threads (0 = all cores available, the default)\n"           \
+    "      --schedule S         layer, depth or auto (default auto)\n"                              \
+    "      --planner P          who plans auto: default (tuned plan, else learned cost\n"           \
+    "                           model, else heuristic), heuristic, analytic or learned\n"           \
+    "      --plan SPEC          run this plan: segments FIRST-LAST/BAND of op indices,\n"           \
+    "                           comma-separated, as `deepfirst plan` prints it\n"                   \
+    "      --cache-dir DIR      calibrations and tuned plans (default ~/.cache/deepfirst)\n"
+
+/* When the default planner fell back to the heuristic for want of a
+ * calibration, says so on stderr, once per process. */
+void cli_note_planner(const df_model *model, const df_options *options);
 
 const char *cli_schedule_name(df_schedule schedule);
 /* "1x3x224x224"; "scalar" for rank 0. */

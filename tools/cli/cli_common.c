@@ -85,6 +85,28 @@ int cli_parse_model_option(const char *command, int argc, char **argv, int *inde
         options->threads = (int)threads;
         return 1;
     }
+    if ((rc = cli_take_value(command, argc, argv, index, NULL, "--plan", &value)) != 0) {
+        options->plan = value;
+        return rc;
+    }
+    if ((rc = cli_take_value(command, argc, argv, index, NULL, "--cache-dir", &value)) != 0) {
+        options->cache_dir = value;
+        return rc;
+    }
+    if ((rc = cli_take_value(command, argc, argv, index, NULL, "--planner", &value)) != 0) {
+        if (rc < 0)
+            return rc;
+        static const df_planner planners[] = {DF_PLANNER_DEFAULT, DF_PLANNER_HEURISTIC,
+                                              DF_PLANNER_ANALYTIC, DF_PLANNER_LEARNED};
+        for (size_t k = 0; k < sizeof planners / sizeof planners[0]; k++)
+            if (strcmp(value, df_planner_name(planners[k])) == 0) {
+                options->planner = planners[k];
+                return 1;
+            }
+        cli_usage_error(command, "--planner must be default, heuristic, analytic or learned, got '%s'",
+                        value);
+        return -1;
+    }
     rc = cli_take_value(command, argc, argv, index, NULL, "--schedule", &value);
     if (rc <= 0)
         return rc;
@@ -99,6 +121,20 @@ int cli_parse_model_option(const char *command, int argc, char **argv, int *inde
         return -1;
     }
     return 1;
+}
+
+void cli_note_planner(const df_model *model, const df_options *options)
+{
+    static int said;
+    df_model_stats stats;
+    if (said || options->schedule != DF_SCHEDULE_AUTO || options->planner != DF_PLANNER_DEFAULT ||
+        options->plan || df_model_get_stats(model, &stats) != DF_OK ||
+        stats.planner != DF_PLANNER_HEURISTIC)
+        return;
+    said = 1;
+    fprintf(stderr, "deepfirst: note: no calibration for this machine, so the auto schedule uses "
+                    "the cache-size heuristic; `deepfirst calibrate` (about 3 minutes) trains the "
+                    "learned planner\n");
 }
 
 const char *cli_schedule_name(df_schedule schedule)

@@ -31,8 +31,7 @@ static void print_help(FILE *out)
           "options:\n"
           "  -r, --runs N             timed runs (default 20)\n"
           "  -w, --warmup N           warm-up runs before timing (default 3)\n"
-          "  -t, --threads N          worker threads (0 = all cores, the default)\n"
-          "      --schedule S         layer, depth or auto (default auto)\n"
+          CLI_MODEL_OPTIONS_HELP
           "      --json               print one JSON object\n"
           "      --compare            alternate the layer and depth schedules run by run\n"
           "                           and print both and the speed-up\n"
@@ -254,6 +253,8 @@ static int bench_model(const bench_args *a)
 
     if (df_model_open(a->model, &a->options, &model) != DF_OK)
         rc = cli_library_error();
+    else
+        cli_note_planner(model, &a->options);
     if (rc == CLI_EXIT_OK && df_model_get_stats(model, &r.stats) != DF_OK)
         rc = cli_library_error();
     if (rc == CLI_EXIT_OK)

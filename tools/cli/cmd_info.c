@@ -14,8 +14,7 @@ static void print_help(FILE *out)
           "\n"
           "options:\n"
           "      --json               print one JSON object\n"
-          "  -t, --threads N          worker threads to plan for (0 = all cores)\n"
-          "      --schedule S         layer, depth or auto (default auto)\n"
+          CLI_MODEL_OPTIONS_HELP
           "  -h, --help               this help\n",
           out);
 }
@@ -149,6 +148,7 @@ int cmd_info(int argc, char **argv)
     df_model *model = NULL;
     if (df_model_open(path, &options, &model) != DF_OK)
         return cli_library_error();
+    cli_note_planner(model, &options);
     df_model_stats stats;
     if (df_model_get_stats(model, &stats) != DF_OK) {
         df_model_close(model);

@@ -24,8 +24,7 @@ static void print_help(FILE *out)
           "options:\n"
           "  -i, --input FILE         an input tensor (.npy)\n"
           "  -o, --output FILE        where to write an output tensor (.npy)\n"
-          "  -t, --threads N          worker threads (0 = all cores, the default)\n"
-          "      --schedule S         layer, depth or auto (default auto)\n"
+          CLI_MODEL_OPTIONS_HELP
           "      --seed N             seed of the random inputs (default 1)\n"
           "  -h, --help               this help\n",
           out);
@@ -193,6 +192,7 @@ static int run_model(const run_args *a)
 
     if (df_model_open(a->model, &a->options, &model) != DF_OK)
         return cli_library_error();
+    cli_note_planner(model, &a->options);
     rc = cli_io_create(model, &io);
     if (rc == CLI_EXIT_OK && a->output_count > io.output_count)
         rc = cli_error("%d -o given but the model has only %d output%s", a->output_count,
