@@ -18,6 +18,8 @@ static const command COMMANDS[] = {
     {"run", cmd_run, "run a model once on .npy or random inputs"},
     {"bench", cmd_bench, "measure latency, memory and per-op time"},
     {"plan", cmd_plan, "show the schedule: depth-first segments, bands, working sets"},
+    {"calibrate", cmd_calibrate, "measure this machine and train the planner's cost model"},
+    {"tune", cmd_tune, "measure a model's best predicted plans and cache the fastest"},
 };
 #define COMMAND_COUNT (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -29,7 +31,7 @@ static void print_usage(FILE *out)
           "commands:\n",
           out);
     for (size_t i = 0; i < COMMAND_COUNT; i++)
-        fprintf(out, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+        fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fputs("\n"
           "options shared by the commands:\n"
           "  -t, --threads N          worker threads (0 = all cores, the default)\n"
