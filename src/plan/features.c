@@ -10,7 +10,7 @@ const char *const df_feature_names[DF_F_COUNT] = {
     "depth", "steps", "mflop_1x1", "mflop_kxk", "mflop_dw", "mflop_other", "mb_in", "mb_out",
     "mb_ring", "mb_weights", "ws_l1", "ws_l2", "ws_l3", "in_l3", "band", "passes", "out_h",
     "row_kb", "min_channels", "batch", "threads", "lanes", "strips", "halo", "imbalance",
-    "pad_waste", "calls", "compute_us", "memory_us", "analytic_us",
+    "pad_waste", "calls", "cin_group", "kernel", "stride", "out_w", "compute_us", "memory_us", "analytic_us",
 };
 
 /* Share of the FMA peak each kind of arithmetic can reach when its data is in
@@ -58,6 +58,31 @@ static double pad_waste(const df_step *s)
     int v = vector_floats();
     int c = s->conv.out_c;
     return (double)((c + v - 1) / v * v) / c - 1.0;
+}
+
+/* Arithmetic-weighted means of the conv shape features over steps. */
+typedef struct conv_shape {
+    double flops, cin, kernel, stride;
+} conv_shape;
+
+static void add_conv_shape(conv_shape *cs, const df_step *s)
+{
+    if (s->op != DF_OP_CONV)
+        return;
+    const df_conv_params *c = &s->conv;
+    double f = (double)s->flops;
+    cs->flops += f;
+    cs->cin += f * (c->in_c / c->groups);
+    cs->kernel += f * c->k_h * c->k_w;
+    cs->stride += f * c->stride_h;
+}
+
+static void put_conv_shape(const conv_shape *cs, float *f)
+{
+    double w = cs->flops > 0 ? cs->flops : 1.0;
+    f[DF_F_CIN_GROUP] = (float)(cs->cin / w);
+    f[DF_F_KERNEL] = (float)(cs->kernel / w);
+    f[DF_F_STRIDE] = (float)(cs->stride / w);
 }
 
 static int level_of(const df_machine *m, double bytes, double l3_share)
@@ -154,6 +179,10 @@ void df_step_features(const df_program *p, int i, int threads, const df_machine 
     f[DF_F_IMBALANCE] = (float)(per_lane * lanes);
     f[DF_F_PAD_WASTE] = (float)pad_waste(s);
     f[DF_F_CALLS] = 1;
+    conv_shape cs = {0};
+    add_conv_shape(&cs, s);
+    put_conv_shape(&cs, f);
+    f[DF_F_OUT_W] = (float)(y->rank == 4 ? y->dims[2] : 1);
 
     double compute = flops * per_lane / (m->peak_gflops * 1e3 * kind_efficiency[kind]);
     double memory = move_us(m, in_bytes * per_lane, level_of(m, in_bytes, share * threads), lanes) +
@@ -211,6 +240,7 @@ void df_segment_features(const df_program *p, const df_segment *seg, int threads
     double compute = 0, memory = 0, roof = 0, halo_rows = 0, need_rows = 0, worst_share = 0, waste = 0;
     double conv_flops = 0;
     int min_c = 1 << 30;
+    conv_shape cs = {0};
     for (int j = 0; j < seg->n; j++) {
         const df_seg_step *st = &seg->steps[j];
         const df_step *s = &p->steps[st->step];
@@ -226,6 +256,7 @@ void df_segment_features(const df_program *p, const df_segment *seg, int threads
         int kind = step_kind(s);
         double flops = (double)s->flops;
         mflop[kind] += flops / 1e6;
+        add_conv_shape(&cs, s);
         if (s->op == DF_OP_CONV) {
             waste += pad_waste(s) * flops;
             conv_flops += flops;
@@ -299,6 +330,8 @@ void df_segment_features(const df_program *p, const df_segment *seg, int threads
     f[DF_F_IMBALANCE] = (float)(worst_share * seg->lanes);
     f[DF_F_PAD_WASTE] = (float)(conv_flops > 0 ? waste / conv_flops : 0.0);
     f[DF_F_CALLS] = (float)calls;
+    put_conv_shape(&cs, f);
+    f[DF_F_OUT_W] = (float)g->values[seg->steps[seg->n - 1].value].dims[2];
     f[DF_F_COMPUTE_US] = (float)compute;
     f[DF_F_MEMORY_US] = (float)memory;
     f[DF_F_ANALYTIC_US] = (float)(roof + fork + calls * call_us);

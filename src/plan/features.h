@@ -48,6 +48,10 @@ enum {
     DF_F_IMBALANCE,      /* largest lane's work / mean lane's work */
     DF_F_PAD_WASTE,      /* conv arithmetic wasted on channel padding to the vector width */
     DF_F_CALLS,          /* kernel calls per lane */
+    DF_F_CIN_GROUP,      /* conv input channels per group (the GEMM depth), by arithmetic */
+    DF_F_KERNEL,         /* conv window area k_h * k_w, by arithmetic */
+    DF_F_STRIDE,         /* conv stride, by arithmetic */
+    DF_F_OUT_W,          /* output width in pixels (the micro-kernels' tile dimension) */
     DF_F_COMPUTE_US,     /* the roofline's arithmetic part */
     DF_F_MEMORY_US,      /* its memory part */
     DF_F_ANALYTIC_US,    /* the analytic estimate */

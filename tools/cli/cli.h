@@ -26,6 +26,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_tune(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
 
 /* "deepfirst: error: <message>" on stderr; returns CLI_EXIT_ERROR. */
 int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);

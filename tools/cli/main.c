@@ -20,6 +20,7 @@ static const command COMMANDS[] = {
     {"plan", cmd_plan, "show the schedule: depth-first segments, bands, working sets"},
     {"calibrate", cmd_calibrate, "measure this machine and train the planner's cost model"},
     {"tune", cmd_tune, "measure a model's best predicted plans and cache the fastest"},
+    {"evaluate", cmd_evaluate, "measure the planner against its whole plan space (bench/)"},
 };
 #define COMMAND_COUNT (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -28,7 +28,7 @@
 #define MAX_WEIGHT_FLOATS ((size_t)6 << 20)  /* 24 MiB, ResNet-50's size */
 #define MAX_CHANNELS 2048                    /* of any tensor (ResNet's last stage) */
 enum {
-    MAX_BLOCKS = 4,       /* drawn: 1..MAX_BLOCKS */
+    MAX_BLOCKS = 6,       /* drawn: 1..MAX_BLOCKS */
     MAX_EXTRA_BLOCKS = 4, /* added while the model is under MIN_FLOPS */
     BLOCK_TRIES = 12,     /* draws per block before giving up on it */
     MAX_ATTRS = 6         /* per node: Conv has 5 */

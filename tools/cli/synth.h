@@ -1,6 +1,6 @@
 /* synth: random synthetic CNN models, for calibrating the planner's cost model.
  *
- * Each model is a short chain (1 to 4 blocks, a few more when that is needed
+ * Each model is a short chain (1 to 6 blocks, a few more when that is needed
  * to reach 1 MFLOP) of the blocks real CNNs are made of: inverted residuals
  * (MobileNet/EfficientNet), ResNet bottleneck and basic blocks, plain convs
  * (strided, dilated, grouped), pools, channel concats of branches (GoogLeNet,

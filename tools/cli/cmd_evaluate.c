@@ -1,0 +1,418 @@
+/* deepfirst evaluate: how well the planner predicts and chooses on one model,
+ * measured against exhaustive measurement of its whole plan space. The work
+ * behind bench/planner_eval.py, which writes docs/planner.md from it.
+ *
+ * Every candidate unit of the plan space (planner.h) is measured on the real
+ * model, packed into as few plans as do not overlap. From those measurements:
+ * the error of the learned and the analytic predictions per unit; Kendall's
+ * tau between predicted and measured order of the schedules of each segment
+ * (its bands, and its steps layer by layer); the
+ * best plan of the space (the dynamic program over measured costs); and the
+ * end-to-end latency of the learned, analytic, heuristic, best and
+ * layer-by-layer plans, measured side by side, whose ratio to the fastest of
+ * them is the regret. The run-to-run noise is the difference between two
+ * measurements of the same plans. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/model_internal.h"
+#include "cli.h"
+#include "measure.h"
+#include "plan/choose.h"
+#include "plan/planner.h"
+
+static void print_help(FILE *out)
+{
+    fputs("usage: deepfirst evaluate MODEL [options]\n"
+          "\n"
+          "Measures every unit of the model's plan space and prints, as one JSON object,\n"
+          "the prediction errors, rank correlations and regrets of the learned, analytic\n"
+          "and heuristic planners (bench/planner_eval.py runs it over the zoo). Needs a\n"
+          "calibration. Takes minutes on large models.\n"
+          "\n"
+          "options:\n"
+          "      --runs N             timed runs per measured plan (default 7)\n"
+          "      --rounds N           side-by-side rounds of the end-to-end race (default 5)\n"
+          "  -t, --threads N          threads (default: all cores)\n"
+          "      --cache-dir DIR      where the calibration is\n"
+          "      --units FILE         also write every unit's features, predictions and\n"
+          "                           measured time as CSV\n"
+          "  -h, --help               this help\n",
+          out);
+}
+
+typedef struct eval_ctx {
+    const void *bytes;
+    size_t size;
+    const char *path;
+    df_options opt;
+    int runs;
+} eval_ctx;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Kendall's tau-b of two equally long sequences. */
+static double kendall_tau(const double *a, const double *b, int n)
+{
+    double concordant = 0, discordant = 0, ties_a = 0, ties_b = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            double da = a[i] - a[j], db = b[i] - b[j];
+            if (da == 0 && db == 0)
+                continue;
+            if (da == 0)
+                ties_a++;
+            else if (db == 0)
+                ties_b++;
+            else if ((da > 0) == (db > 0))
+                concordant++;
+            else
+                discordant++;
+        }
+    double denom = sqrt((concordant + discordant + ties_a) * (concordant + discordant + ties_b));
+    return denom > 0 ? (concordant - discordant) / denom : NAN;
+}
+
+static char *plan_text(const df_program *p, const df_plan_candidate *c, int n)
+{
+    df_plan_spec spec;
+    if (df_plan_best(p, c, n, &spec) != DF_OK)
+        return NULL;
+    int need = df_plan_spec_format(&spec, NULL, 0);
+    char *t = malloc((size_t)need + 1);
+    if (t)
+        df_plan_spec_format(&spec, t, (size_t)need + 1);
+    df_plan_spec_free(&spec);
+    return t;
+}
+
+static void json_errors(const char *name, const df_plan_candidate *c, const double *measured, int n,
+                        int segments_only)
+{
+    double *ape = malloc((size_t)n * sizeof *ape);
+    int m = 0;
+    double sum = 0;
+    for (int k = 0; ape && k < n; k++) {
+        if (measured[k] <= 0.0 || (segments_only && c[k].band == 0))
+            continue;
+        ape[m] = 100.0 * fabs(c[k].predicted_us - measured[k]) / measured[k];
+        sum += ape[m++];
+    }
+    printf("\"%s\": {\"units\": %d, \"mape\": %.2f, \"median_ape\": %.2f}", name, m,
+           m ? sum / m : NAN, m ? median_of(ape, m) : NAN);
+    free(ape);
+}
+
+/* Predicted and measured time of steps [first, last] all layer by layer;
+ * 0 when a step has no measurement. */
+static void layer_sum(const df_plan_candidate *c, const double *measured, int n, int first,
+                      int last, double *pred, double *meas)
+{
+    *pred = *meas = 0;
+    for (int k = 0; k < n; k++)
+        if (c[k].band == 0 && c[k].first >= first && c[k].first <= last) {
+            if (measured[k] <= 0) {
+                *meas = 0;
+                return;
+            }
+            *pred += c[k].predicted_us;
+            *meas += measured[k];
+        }
+}
+
+/* Mean over the segments [first, last] of Kendall's tau between predicted
+ * and measured times of their schedules: each band, and all steps layer by
+ * layer. Segments with fewer than three schedules are left out. */
+static double mean_tau(const df_plan_candidate *c, const double *measured, int n, int *groups)
+{
+    double sum = 0;
+    *groups = 0;
+    for (int k = 0; k < n;) {
+        int end = k;
+        while (end < n && c[end].first == c[k].first && c[end].last == c[k].last)
+            end++;
+        if (c[k].band > 0) {
+            double pred[16], meas[16];
+            int m = 0;
+            for (int q = k; q < end && m < 15; q++)
+                if (measured[q] > 0) {
+                    pred[m] = c[q].predicted_us;
+                    meas[m++] = measured[q];
+                }
+            layer_sum(c, measured, n, c[k].first, c[k].last, &pred[m], &meas[m]);
+            m += meas[m] > 0;
+            double tau = m >= 3 ? kendall_tau(pred, meas, m) : NAN;
+            if (!isnan(tau)) {
+                sum += tau;
+                (*groups)++;
+            }
+        }
+        k = end;
+    }
+    return *groups ? sum / *groups : NAN;
+}
+
+static int evaluate(const char *path, df_options opt, int runs, int rounds, const char *units)
+{
+    char err[1024], dir[1024];
+    if (!df_machine_cache_dir(opt.cache_dir, dir, sizeof dir))
+        return cli_error("no cache directory");
+    df_cost_model learned, analytic;
+    if (df_cost_model_load(dir, 1, &learned) != DF_OK)
+        return cli_error("%s; run deepfirst calibrate first", df_last_error());
+    analytic = learned;
+    analytic.trees = NULL;
+    eval_ctx e = {0};
+    e.path = path;
+    e.runs = runs;
+    void *bytes = read_whole_file(path, &e.size, err, sizeof err);
+    if (!bytes) {
+        df_cost_model_free(&learned);
+        return cli_error("%s", err);
+    }
+    e.bytes = bytes;
+    df_options lopt = opt;
+    lopt.schedule = DF_SCHEDULE_LAYER;
+    df_model *layer = NULL, *heur = NULL;
+    df_plan_candidate *cl = NULL, *ca = NULL;
+    double *measured = NULL, *again = NULL;
+    char *plans[5] = {NULL, NULL, NULL, NULL, NULL};
+    int nl = 0, na = 0, rc = CLI_EXIT_ERROR;
+    if (df_model_open_memory(bytes, e.size, path, &lopt, &layer) != DF_OK) {
+        rc = cli_library_error();
+        goto done;
+    }
+    df_model_stats stats;
+    df_model_get_stats(layer, &stats);
+    e.opt = opt;
+    e.opt.threads = stats.threads;
+    df_program *p = df_model_program(layer);
+
+    /* planning time: what opening a model adds for the learned planner */
+    double t_plan = cli_now_ms();
+    if (df_plan_candidates(p, stats.threads, &learned, &cl, &nl) != DF_OK) {
+        rc = cli_library_error();
+        goto done;
+    }
+    plans[0] = plan_text(p, cl, nl);
+    t_plan = cli_now_ms() - t_plan;
+    if (df_plan_candidates(p, stats.threads, &analytic, &ca, &na) != DF_OK || na != nl) {
+        rc = cli_error("candidates differ between cost models");
+        goto done;
+    }
+    plans[1] = plan_text(p, ca, na);
+    df_options hopt = e.opt;
+    hopt.planner = DF_PLANNER_HEURISTIC;
+    if (df_model_open_memory(bytes, e.size, path, &hopt, &heur) != DF_OK) {
+        rc = cli_library_error();
+        goto done;
+    }
+    int need = df_model_plan(heur, NULL, 0);
+    plans[2] = malloc((size_t)need + 1);
+    plans[4] = calloc(1, 1); /* layer by layer */
+    measured = calloc((size_t)nl, sizeof *measured);
+    again = calloc((size_t)nl, sizeof *again);
+    if (!plans[0] || !plans[1] || !plans[2] || !plans[4] || !measured || !again) {
+        rc = cli_error("out of memory");
+        goto done;
+    }
+    df_model_plan(heur, plans[2], (size_t)need + 1);
+
+    /* exhaustive: measure every candidate */
+    double t_exh = cli_now_ms();
+    int n_plans = 0, left = nl;
+    char *first_packed = NULL;
+    while (left > 0) {
+        int segments = 0;
+        char *text = pack_unmeasured(cl, nl, NULL, measured, &segments);
+        if (!text || measure_candidates(bytes, e.size, path, &e.opt, text, runs, cl, nl, measured,
+                                        NULL, err, sizeof err) != 0) {
+            free(text);
+            progress_end();
+            rc = cli_error("%s", text ? err : "out of memory");
+            goto done;
+        }
+        if (!first_packed)
+            first_packed = text;
+        else
+            free(text);
+        n_plans++;
+        int now_left = 0;
+        for (int k = 0; k < nl; k++)
+            now_left += measured[k] == 0.0;
+        if (now_left == left || segments == 0) /* what is left cannot be measured */
+            break;
+        left = now_left;
+        progress_draw("measuring the plan space", 1.0 - (double)left / nl,
+                      (cli_now_ms() - t_exh) / 1e3);
+    }
+    progress_end();
+    t_exh = cli_now_ms() - t_exh;
+    /* noise: the first packed plan again */
+    double noise = NAN;
+    if (first_packed && measure_candidates(bytes, e.size, path, &e.opt, first_packed, runs, cl, nl,
+                                           again, NULL, err, sizeof err) == 0) {
+        double sum = 0;
+        int m = 0;
+        for (int k = 0; k < nl; k++)
+            if (again[k] > 0 && measured[k] > 0) {
+                sum += 200.0 * fabs(again[k] - measured[k]) / (again[k] + measured[k]);
+                m++;
+            }
+        noise = m ? sum / m : NAN;
+    }
+    free(first_packed);
+
+    if (units) {
+        FILE *f = fopen(units, "w");
+        if (!f) {
+            rc = cli_error("%s: cannot write", units);
+            goto done;
+        }
+        fprintf(f, "first,last,band,learned_us,analytic_us,measured_us");
+        for (int q = 0; q < DF_F_COUNT; q++)
+            fprintf(f, ",%s", df_feature_names[q]);
+        fprintf(f, "\n");
+        for (int k = 0; k < nl; k++) {
+            fprintf(f, "%d,%d,%d,%.3f,%.3f,%.3f", cl[k].first, cl[k].last, cl[k].band,
+                    cl[k].predicted_us, ca[k].predicted_us, measured[k]);
+            for (int q = 0; q < DF_F_COUNT; q++)
+                fprintf(f, ",%.6g", cl[k].f[q]);
+            fprintf(f, "\n");
+        }
+        fclose(f);
+    }
+
+    /* the best plan of the space, by the measurements */
+    df_plan_candidate *cm = malloc((size_t)nl * sizeof *cm);
+    if (!cm) {
+        rc = cli_error("out of memory");
+        goto done;
+    }
+    memcpy(cm, cl, (size_t)nl * sizeof *cm);
+    for (int k = 0; k < nl; k++)
+        cm[k].predicted_us = measured[k] > 0 ? measured[k] : 1e30;
+    plans[3] = plan_text(p, cm, nl);
+    free(cm);
+
+    /* end to end, side by side */
+    static const char *names[5] = {"learned", "analytic", "heuristic", "best", "layer"};
+    double lat[5][64];
+    if (rounds > 64)
+        rounds = 64;
+    for (int r = 0; r < rounds; r++)
+        for (int k = 0; k < 5; k++) {
+            measured_plan mp;
+            if (!plans[k] || measure_plan(bytes, e.size, path, &e.opt, plans[k], runs, &mp, err,
+                                          sizeof err) != 0) {
+                rc = cli_error("plan %s: %s", names[k], err);
+                goto done;
+            }
+            lat[k][r] = mp.total_us;
+            measured_plan_free(&mp);
+        }
+    /* the reference is the fastest plan found: the best of the space by its
+     * units' times usually, but a unit's time depends a little on its
+     * neighbours, so any plan measured end to end may beat it */
+    double med[5], fastest = INFINITY;
+    for (int k = 0; k < 5; k++) {
+        med[k] = median_of(lat[k], rounds);
+        fastest = fmin(fastest, med[k]);
+    }
+
+    int groups_l, groups_a;
+    double tau_l = mean_tau(cl, measured, nl, &groups_l);
+    double tau_a = mean_tau(ca, measured, na, &groups_a);
+    printf("{\"model\": ");
+    cli_json_string(stdout, path);
+    printf(", \"threads\": %d, \"candidates\": %d, \"measured_plans\": %d, "
+           "\"exhaustive_s\": %.2f, \"planning_ms\": %.2f, \"noise_pct\": %.2f, ",
+           stats.threads, nl, n_plans, t_exh / 1e3, t_plan, noise);
+    printf("\"errors\": {");
+    json_errors("learned", cl, measured, nl, 0);
+    printf(", ");
+    json_errors("analytic", ca, measured, na, 0);
+    printf(", ");
+    json_errors("learned_segments", cl, measured, nl, 1);
+    printf(", ");
+    json_errors("analytic_segments", ca, measured, na, 1);
+    printf("}, \"tau\": {\"learned\": %.3f, \"analytic\": %.3f, \"groups\": %d}, \"plans\": {",
+           tau_l, tau_a, groups_l);
+    for (int k = 0; k < 5; k++) {
+        printf("%s\"%s\": {\"median_us\": %.1f, \"regret_pct\": %.2f, \"plan\": ", k ? ", " : "",
+               names[k], med[k], 100.0 * (med[k] / fastest - 1.0));
+        cli_json_string(stdout, plans[k]);
+        printf("}");
+    }
+    printf("}}\n");
+    rc = CLI_EXIT_OK;
+done:
+    for (int k = 0; k < 5; k++)
+        free(plans[k]);
+    free(measured);
+    free(again);
+    free(cl);
+    free(ca);
+    df_model_close(layer);
+    df_model_close(heur);
+    df_cost_model_free(&learned);
+    free(bytes);
+    return rc;
+}
+
+int cmd_evaluate(int argc, char **argv)
+{
+    const char *command = argv[0];
+    const char *path = NULL, *units = NULL;
+    long runs = 7, rounds = 5;
+    df_options opt;
+    df_options_init(&opt);
+    for (int i = 1; i < argc; i++) {
+        const char *value;
+        int rc;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            print_help(stdout);
+            return CLI_EXIT_OK;
+        } else if ((rc = cli_take_value(command, argc, argv, &i, NULL, "--runs", &value)) != 0) {
+            if (rc < 0 || cli_parse_count(command, "--runs", value, 1, 1000, &runs) != 0)
+                return CLI_EXIT_USAGE;
+        } else if ((rc = cli_take_value(command, argc, argv, &i, NULL, "--rounds", &value)) != 0) {
+            if (rc < 0 || cli_parse_count(command, "--rounds", value, 1, 64, &rounds) != 0)
+                return CLI_EXIT_USAGE;
+        } else if ((rc = cli_take_value(command, argc, argv, &i, NULL, "--cache-dir", &value)) != 0) {
+            if (rc < 0)
+                return CLI_EXIT_USAGE;
+            opt.cache_dir = value;
+        } else if ((rc = cli_take_value(command, argc, argv, &i, NULL, "--units", &value)) != 0) {
+            if (rc < 0)
+                return CLI_EXIT_USAGE;
+            units = value;
+        } else if ((rc = cli_take_value(command, argc, argv, &i, "-t", "--threads", &value)) != 0) {
+            long v;
+            if (rc < 0 || cli_parse_count(command, "--threads", value, 0, 1024, &v) != 0)
+                return CLI_EXIT_USAGE;
+            opt.threads = (int)v;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error(command, "unknown option '%s'", argv[i]);
+        } else if (!path) {
+            path = argv[i];
+        } else {
+            return cli_usage_error(command, "one model at a time: '%s' after '%s'", argv[i], path);
+        }
+    }
+    if (!path)
+        return cli_usage_error(command, "no model given");
+    return evaluate(path, opt, (int)runs, (int)rounds, units);
+}
