@@ -114,6 +114,19 @@ def report(results, calib, args):
                   f"| planning time, slowest model | < 1 s | {plan_ms:.0f} ms | | |",
                   f"| run-to-run noise of a unit's time (same plan measured twice) | | {noise:.1f}% | | |",
                   ""]
+    lines += ["## How the planner works", "",
+              "A unit of work is one op run layer by layer, or a depth-first segment of 2 to 10 "
+              "ops under a band height of 1, 2, 4, 8, 16 or 32 rows (or the whole height when it "
+              "is at most 32). Its features (src/plan/features.h) come from the compiled program "
+              "and the machine fingerprint, and include an analytic roofline estimate: per op, "
+              "the longer of its arithmetic at the measured FMA rate and its traffic at the "
+              "measured bandwidth of the cache level each tensor lives in. XGBoost (trained by "
+              "`deepfirst calibrate` on random synthetic networks run under random plans) "
+              "predicts log(measured / roofline); the library evaluates the trees itself. The "
+              "plan is the one of least predicted total time, by dynamic programming over the "
+              "ops. The analytic planner runs the same dynamic program on the roofline alone; "
+              "the heuristic is the cache-size rule used without a calibration "
+              "(README, Design decisions).", ""]
     lines += ["## Per model", "",
               "MAPE and median APE: absolute percentage error of the predicted time of every unit "
               "of the plan space (each layer step, each segment under each band), against its "
@@ -167,6 +180,9 @@ def main():
     else:
         exe = ensure_tools(args)
         calib = calibrate(exe, args)
+        if calib is None and os.path.exists(args.results):  # kept: its record from last time
+            with open(args.results) as f:
+                calib = json.load(f).get("calibration")
         results = {"argv": sys.argv[1:], "date": datetime.date.today().isoformat(),
                    "machine": os.uname().machine + ", " + str(os.cpu_count()) + " cores",
                    "calibration": calib, "runs": []}

@@ -1,8 +1,6 @@
 /* The public API (include/deepfirst.h): models and sessions.
  * A model is the loaded, optimised and compiled program plus what reports need;
  * a session is an executor (arena, row tables, threads) bound to one model. */
-#define _GNU_SOURCE
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +11,7 @@
 #include "plan/program.h"
 #include "api/model_internal.h"
 #include "plan/choose.h"
+#include "plan/machine.h"
 #include "plan/segment.h"
 
 typedef struct op_count {
@@ -44,17 +43,6 @@ void df_options_init(df_options *o)
 {
     memset(o, 0, sizeof *o);
     o->schedule = DF_SCHEDULE_AUTO;
-}
-
-static int available_cores(void)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        int n = CPU_COUNT(&set);
-        if (n > 0)
-            return n;
-    }
-    return 1;
 }
 
 static df_status read_file(const char *path, void **data, size_t *size)
@@ -227,7 +215,7 @@ df_status df_model_open_memory(const void *data, size_t size, const char *name,
     if (!m)
         return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory");
     m->options = opt;
-    m->threads = opt.threads ? opt.threads : available_cores();
+    m->threads = opt.threads ? opt.threads : df_available_cores();
 
     df_graph *g = NULL;
     df_status st = df_load_onnx(data, size, source, &g);

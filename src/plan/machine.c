@@ -14,7 +14,7 @@
 
 #include "kernels/dispatch.h"
 
-static int available_cores(void)
+int df_available_cores(void)
 {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0) {
@@ -56,7 +56,7 @@ void df_machine_nominal(df_machine *m)
      * of one chiplet then. */
     if (m->l3 > (size_t)128 << 20)
         m->l3 = (size_t)32 << 20;
-    m->cores = available_cores();
+    m->cores = df_available_cores();
     const char *cpu = "unknown-cpu";
     if (cpuinfo_initialize() && cpuinfo_get_package(0) && cpuinfo_get_package(0)->name[0])
         cpu = cpuinfo_get_package(0)->name;

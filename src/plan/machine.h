@@ -29,6 +29,9 @@ typedef struct df_machine {
     int measured;         /* 1: from a calibration; 0: nominal */
 } df_machine;
 
+/* Cores this process may run on (sched_getaffinity), at least 1. */
+int df_available_cores(void);
+
 /* Signature and caches of this machine, nominal rates (not measured). */
 void df_machine_nominal(df_machine *m);
 

@@ -128,7 +128,7 @@ void cli_note_planner(const df_model *model, const df_options *options)
     static int said;
     df_model_stats stats;
     if (said || options->schedule != DF_SCHEDULE_AUTO || options->planner != DF_PLANNER_DEFAULT ||
-        options->plan || df_model_get_stats(model, &stats) != DF_OK ||
+        options->plan || (options->cache_dir && !options->cache_dir[0]) || df_model_get_stats(model, &stats) != DF_OK ||
         stats.planner != DF_PLANNER_HEURISTIC)
         return;
     said = 1;

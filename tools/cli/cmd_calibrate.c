@@ -142,6 +142,7 @@ static int holdout(const sample *r) { return r->source % 5 == 0; }
 
 static int run(const calib_args *a)
 {
+    measure_reuse_memory();
     char dir[1024], path[1200], err[512];
     if (!df_machine_cache_dir(a->cache_root, dir, sizeof dir))
         return cli_error("no cache directory: set HOME or XDG_CACHE_HOME, or pass --cache-dir");

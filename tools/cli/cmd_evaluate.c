@@ -51,18 +51,6 @@ typedef struct eval_ctx {
     int runs;
 } eval_ctx;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median_of(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* Kendall's tau-b of two equally long sequences. */
 static double kendall_tau(const double *a, const double *b, int n)
 {
@@ -166,6 +154,7 @@ static double mean_tau(const df_plan_candidate *c, const double *measured, int n
 
 static int evaluate(const char *path, df_options opt, int runs, int rounds, const char *units)
 {
+    measure_reuse_memory();
     char err[1024], dir[1024];
     if (!df_machine_cache_dir(opt.cache_dir, dir, sizeof dir))
         return cli_error("no cache directory");

@@ -283,6 +283,8 @@ int cmd_plan(int argc, char **argv)
 
     char err[1024];
     size_t size = 0;
+    if (measure)
+        measure_reuse_memory();
     void *bytes = read_whole_file(path, &size, err, sizeof err);
     if (!bytes)
         return cli_error("%s", err);

@@ -141,6 +141,7 @@ static int race(tune_state *t, const char *a, const char *b, double *ta, double 
 
 static int tune(const char *path, df_options opt, long budget_s, int runs)
 {
+    measure_reuse_memory();
     char err[1024], dir[1024], file[1200];
     double t0 = cli_now_ms();
     if (!df_machine_cache_dir(opt.cache_dir, dir, sizeof dir))

@@ -1,6 +1,7 @@
 /* Measuring plans (measure.h). */
 #include "measure.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double median(double *v, int n)
+double median_of(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -44,11 +45,23 @@ int measure_plan(const void *onnx, size_t size, const char *name, const df_optio
     cli_io_fill_random(&io, 1);
     out->ops = df_model_op_count(model);
     out->op_us = calloc((size_t)out->ops, sizeof *out->op_us);
+    out->unit_last = calloc((size_t)out->ops, sizeof *out->unit_last);
+    out->unit_band = calloc((size_t)out->ops, sizeof *out->unit_band);
     samples = malloc((size_t)out->ops * (size_t)runs * sizeof *samples);
     totals = malloc((size_t)runs * sizeof *totals);
-    if (!out->op_us || !samples || !totals) {
+    if (!out->op_us || !out->unit_last || !out->unit_band || !samples || !totals) {
         snprintf(err, errsz, "out of memory");
         goto done;
+    }
+    for (int i = 0; i < out->ops; i++) {
+        df_op_info op;
+        df_segment_info seg;
+        df_model_op(model, i, &op);
+        out->unit_last[i] = i;
+        if (op.segment >= 0 && df_model_segment(model, op.segment, &seg) == DF_OK) {
+            out->unit_last[i] = seg.last_op;
+            out->unit_band[i] = seg.band_rows;
+        }
     }
     if (df_session_run(session, (const float *const *)io.inputs, io.outputs) != DF_OK ||
         df_session_enable_profiling(session, 1) != DF_OK) {
@@ -69,8 +82,8 @@ int measure_plan(const void *onnx, size_t size, const char *name, const df_optio
             samples[(size_t)i * (size_t)runs + (size_t)r] = prof[i].duration_us;
     }
     for (int i = 0; i < out->ops; i++)
-        out->op_us[i] = median(samples + (size_t)i * (size_t)runs, runs);
-    out->total_us = median(totals, runs);
+        out->op_us[i] = median_of(samples + (size_t)i * (size_t)runs, runs);
+    out->total_us = median_of(totals, runs);
     rc = 0;
 done:
     if (rc != 0)
@@ -81,6 +94,12 @@ done:
     df_session_destroy(session);
     df_model_close(model);
     return rc;
+}
+
+void measure_reuse_memory(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 static int find_unit(const df_plan_candidate *c, int n, int first, int last, int band)
@@ -98,32 +117,13 @@ int measure_candidates(const void *onnx, size_t size, const char *name, const df
     measured_plan mp;
     if (measure_plan(onnx, size, name, options, spec, runs, &mp, err, errsz) != 0)
         return -1;
-    df_options popt = *options;
-    popt.plan = spec;
-    df_model *m = NULL;
-    if (df_model_open_memory(onnx, size, name, &popt, &m) != DF_OK) {
-        measured_plan_free(&mp);
-        snprintf(err, errsz, "%s", df_last_error());
-        return -1;
-    }
-    for (int i = 0; i < mp.ops; i++) {
-        df_op_info op;
-        df_model_op(m, i, &op);
-        int k = -1;
-        if (op.segment < 0) {
-            k = find_unit(c, n, i, i, 0);
-        } else {
-            df_segment_info seg;
-            df_model_segment(m, op.segment, &seg);
-            if (seg.first_op == i)
-                k = find_unit(c, n, seg.first_op, seg.last_op, seg.band_rows);
-        }
+    for (int i = 0; i < mp.ops; i = mp.unit_last[i] + 1) {
+        int k = find_unit(c, n, i, mp.unit_last[i], mp.unit_band[i]);
         if (k >= 0)
             measured[k] = mp.op_us[i];
     }
     if (total_us)
         *total_us = mp.total_us;
-    df_model_close(m);
     measured_plan_free(&mp);
     return 0;
 }
@@ -152,7 +152,10 @@ char *pack_unmeasured(const df_plan_candidate *c, int n, const char *want, const
 void measured_plan_free(measured_plan *m)
 {
     free(m->op_us);
+    free(m->unit_last);
+    free(m->unit_band);
     m->op_us = NULL;
+    m->unit_last = m->unit_band = NULL;
     m->ops = 0;
 }
 

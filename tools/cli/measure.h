@@ -14,6 +14,8 @@
 typedef struct measured_plan {
     int ops;
     double *op_us;     /* per op: layer time, or the segment's time on its first op */
+    int *unit_last;    /* per op: last op of its unit (itself when layer by layer) */
+    int *unit_band;    /* per op: band of its segment, 0 when layer by layer */
     double total_us;   /* median end-to-end time of a run */
 } measured_plan;
 
@@ -42,6 +44,15 @@ char *pack_unmeasured(const struct df_plan_candidate *c, int n, const char *want
 /* Progress on stderr, one line redrawn: "label [#####     ] 42% 1:07 left". */
 void progress_draw(const char *label, double done_fraction, double elapsed_s);
 void progress_end(void);
+
+/* For commands that open one model many times (a fresh model per measured
+ * plan): keeps freed memory in the heap for the next open instead of giving
+ * it back to the kernel, which would fault its pages in again (about 1 s per
+ * open of ResNet-50 under this machine's hypervisor). Call once, first. */
+void measure_reuse_memory(void);
+
+/* Median of v[0..n), n > 0 (v is sorted in place). */
+double median_of(double *v, int n);
 
 /* Reads a whole file; NULL (with err) on failure. */
 void *read_whole_file(const char *path, size_t *size, char *err, size_t errsz);

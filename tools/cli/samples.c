@@ -39,7 +39,8 @@ int samples_save(const sample_set *s, const char *path, int append, char *err, s
         snprintf(err, errsz, "%s: cannot write", path);
         return -1;
     }
-    if (!append || ftell(f) == 0) {
+    /* in append mode the position is only defined once at the end */
+    if (!append || (fseek(f, 0, SEEK_END) == 0 && ftell(f) == 0)) {
         fputs("source,threads,first,last,band", f);
         for (int k = 0; k < DF_F_COUNT; k++)
             fprintf(f, ",%s", df_feature_names[k]);
