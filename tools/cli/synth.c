@@ -528,23 +528,49 @@ static tensor shortcut(builder *b, tensor x, int out_c, int stride, int use_bn)
     return conv_norm(b, x, out_c, 1, stride, 1, 1, use_bn);
 }
 
-/* MobileNetV2/EfficientNet: 1x1 expand, depthwise kxk, 1x1 project, residual. */
+/* MobileNetV3/EfficientNet squeeze-excitation: global average pool, 1x1
+ * reduce, ReLU, 1x1 expand, a (hard) sigmoid gate, and the input scaled by
+ * the gate per channel: a pool in the middle of a block, which ends
+ * depth-first segments, and a broadcast Mul after it. */
+static tensor squeeze_excite(builder *b, tensor x, int hard)
+{
+    tensor s = {NULL, x.c, 1, 1};
+    if (!admit(b, s, numel(b, x), 0))
+        return x;
+    s.name = add_node(b, "GlobalAveragePool", 1, &x.name)->output[0];
+    s = relu(b, conv(b, s, imax(8, x.c / 4), 1, 1, 1, 1, 1));
+    s = conv(b, s, x.c, 1, 1, 1, 1, 1);
+    if (!admit(b, s, numel(b, s), 0))
+        return x;
+    Onnx__NodeProto *gate = add_node(b, hard ? "HardSigmoid" : "Sigmoid", 1, &s.name);
+    if (hard) {
+        attr_float(b, gate, "alpha", 1.0f / 6.0f);
+        attr_float(b, gate, "beta", 0.5f);
+    }
+    return elementwise(b, "Mul", x, gate->output[0]);
+}
+
+/* MobileNetV2/EfficientNet: 1x1 expand, depthwise kxk, (squeeze-excitation),
+ * 1x1 project, residual. */
 static tensor block_inverted_residual(builder *b, tensor x)
 {
     rng *r = &b->rng;
     const int expand = rng_int(r, 1, 6), k = rng_chance(r, 0.7) ? 3 : 5, stride = rng_int(r, 1, 2);
     const act_kind act = (act_kind)rng_int(r, 0, ACT_KINDS - 1);
     const int bn = rng_chance(r, 0.7), out_c = block_channels(b, x, stride, 2);
+    const int se = rng_chance(r, 0.4);
     tensor y = x;
     if (expand > 1)
         y = activation(b, conv_norm(b, y, x.c * expand, 1, 1, 1, 1, bn), act);
     y = activation(b, conv_norm(b, y, y.c, k, stride, 1, y.c, bn), act);
+    if (se)
+        y = squeeze_excite(b, y, act == ACT_HARDSWISH);
     y = conv_norm(b, y, out_c, 1, 1, 1, 1, bn);
     const int residual = stride == 1 && out_c == x.c;
     if (residual)
         y = add(b, y, x);
-    describe(b, "ir e%d dw%d s%d %s%s%s", expand, k, stride, ACT_NAMES[act], bn ? " bn" : "",
-             residual ? " res" : "");
+    describe(b, "ir e%d dw%d s%d %s%s%s%s", expand, k, stride, ACT_NAMES[act], bn ? " bn" : "",
+             se ? " se" : "", residual ? " res" : "");
     return y;
 }
 

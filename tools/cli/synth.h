@@ -2,9 +2,10 @@
  *
  * Each model is a short chain (1 to 6 blocks, a few more when that is needed
  * to reach 1 MFLOP) of the blocks real CNNs are made of: inverted residuals
- * (MobileNet/EfficientNet), ResNet bottleneck and basic blocks, plain convs
- * (strided, dilated, grouped), pools, channel concats of branches (GoogLeNet,
- * DenseNet) and per-channel affine ops, on one float NCHW input named "input"
+ * (MobileNet/EfficientNet, some with squeeze-excitation), ResNet bottleneck
+ * and basic blocks, plain convs (strided, dilated, grouped), pools, channel
+ * concats of branches (GoogLeNet, DenseNet) and per-channel affine ops, on one
+ * float NCHW input named "input"
  * with fixed dims. Models are serialized ONNX (IR 8, opset 13), with random
  * weights scaled so activations stay near unit size, and cost between about
  * 1 and 600 MFLOP; input plus the largest activation stay under 64 MiB.
