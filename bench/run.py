@@ -243,7 +243,7 @@ def measure(engine, args, exe, model, batch, size, threads, runs, warmup, out_np
         # asked for
         rec.update(peak_bytes=d.get("peak_bytes"), weight_bytes=d.get("weight_bytes"),
                    rss_bytes=d.get("rss_bytes"), schedule=d.get("schedule"), asked=engine,
-                   flops=d.get("flops"))
+                   flops=d.get("flops"), planner=d.get("planner"))
     else:
         rec["rss_bytes"] = d.get("peak_rss_bytes")
         if engine == "torch":
@@ -778,11 +778,16 @@ def write_report(results, doc, plot_path, plot_note):
         w("- 1-minute load average sampled before each measurement: median %.2f, max %.2f "
           "(on %s CPUs; the benchmark itself adds up to the thread count)." % (
               statistics.median(loads), max(loads), m.get("cpus")))
+    auto_planners = sorted({r.get("planner") for e in results["measurements"].values()
+                            for rs in e["passes"].values() for r in rs
+                            if r.get("asked") == "auto" and r.get("planner")})
     w("- deepfirst: commit %s, `deepfirst bench --schedule S --json` once per schedule (%s), "
       "each in its own process; peak activation memory from its memory plan. auto is "
-      "deepfirst's default (the planner's cache-size heuristic decides per segment); depth "
-      "forces every segment the planner finds to run depth first." % (
-          v.get("deepfirst_commit"), ", ".join(scheds)))
+      "deepfirst's default: the planner decides per segment (in this run: %s; learned = the "
+      "cost model of `deepfirst calibrate` on this machine, heuristic = the cache-size rule "
+      "used without a calibration); depth forces every segment the heuristic planner finds "
+      "to run depth first." % (v.get("deepfirst_commit"), ", ".join(scheds),
+                               ", ".join(auto_planners) or "not recorded"))
     w("- ONNX Runtime: onnxruntime-node %s (CPU execution provider) on node %s, driven by "
       "`bench/ort_bench.js`: intraOpNumThreads = threads, interOpNumThreads 1, executionMode "
       "sequential, graphOptimizationLevel all; thread spinning left at ORT's default." % (

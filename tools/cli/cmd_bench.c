@@ -160,11 +160,12 @@ static void print_json(const bench_args *a, const bench_result *r)
 {
     fputs("{\"model\": ", stdout);
     cli_json_string(stdout, a->model);
-    printf(", \"threads\": %d, \"schedule\": \"%s\", \"runs\": %d, \"warmup\": %ld, "
+    printf(", \"threads\": %d, \"schedule\": \"%s\", \"planner\": \"%s\", \"runs\": %d, \"warmup\": %ld, "
            "\"median_ms\": %.6f, \"min_ms\": %.6f, \"p90_ms\": %.6f, \"mean_ms\": %.6f, "
            "\"max_ms\": %.6f, \"peak_bytes\": %zu, \"weight_bytes\": %zu, \"rss_bytes\": %zu, "
            "\"params\": %lld, \"flops\": %lld, \"gflops_per_s\": %.6f",
-           r->stats.threads, cli_schedule_name(r->stats.schedule), r->latency.count, a->warmup,
+           r->stats.threads, cli_schedule_name(r->stats.schedule),
+           df_planner_name(r->stats.planner), r->latency.count, a->warmup,
            r->latency.median, r->latency.min, r->latency.p90, r->latency.mean, r->latency.max,
            r->stats.peak_bytes, r->stats.weight_bytes, r->rss_bytes, (long long)r->stats.params,
            (long long)r->stats.flops, gflops_per_s(r));
