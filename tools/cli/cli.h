@@ -42,6 +42,12 @@ int cli_usage_error(const char *command, const char *fmt, ...) CLI_PRINTF(2, 3);
 int cli_take_value(const char *command, int argc, char **argv, int *index,
                    const char *short_name, const char *long_name, const char **value);
 
+/* -t/--threads and --cache-dir: what the commands that measure this machine
+ * (calibrate, tune, evaluate) take of the model options. Returns as
+ * cli_parse_model_option. */
+int cli_parse_machine_option(const char *command, int argc, char **argv, int *index,
+                             df_options *options);
+
 /* Options every model-loading command accepts: -t/--threads, --schedule,
  * --planner, --plan and --cache-dir (CLI_MODEL_OPTIONS_HELP says what they do).
  * Returns 1 when argv[*index] was one of them, 0 when it was not, and -1

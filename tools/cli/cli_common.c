@@ -73,8 +73,8 @@ int cli_take_value(const char *command, int argc, char **argv, int *index,
     return m == ARG_MATCHED;
 }
 
-int cli_parse_model_option(const char *command, int argc, char **argv, int *index,
-                           df_options *options)
+int cli_parse_machine_option(const char *command, int argc, char **argv, int *index,
+                             df_options *options)
 {
     const char *value;
     int rc = cli_take_value(command, argc, argv, index, "-t", "--threads", &value);
@@ -85,12 +85,22 @@ int cli_parse_model_option(const char *command, int argc, char **argv, int *inde
         options->threads = (int)threads;
         return 1;
     }
-    if ((rc = cli_take_value(command, argc, argv, index, NULL, "--plan", &value)) != 0) {
-        options->plan = value;
-        return rc;
-    }
     if ((rc = cli_take_value(command, argc, argv, index, NULL, "--cache-dir", &value)) != 0) {
         options->cache_dir = value;
+        return rc;
+    }
+    return 0;
+}
+
+int cli_parse_model_option(const char *command, int argc, char **argv, int *index,
+                           df_options *options)
+{
+    const char *value;
+    int rc = cli_parse_machine_option(command, argc, argv, index, options);
+    if (rc != 0)
+        return rc;
+    if ((rc = cli_take_value(command, argc, argv, index, NULL, "--plan", &value)) != 0) {
+        options->plan = value;
         return rc;
     }
     if ((rc = cli_take_value(command, argc, argv, index, NULL, "--planner", &value)) != 0) {

@@ -222,10 +222,11 @@ int cmd_calibrate(int argc, char **argv)
 {
     const char *command = "calibrate";
     calib_args a = {150, 1, 0, NULL};
+    df_options machine; /* -t and --cache-dir, parsed as every command parses them */
+    df_options_init(&machine);
     for (int i = 1; i < argc; i++) {
         const char *value;
         int rc;
-        long v;
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             print_help(stdout);
             return CLI_EXIT_OK;
@@ -235,18 +236,15 @@ int cmd_calibrate(int argc, char **argv)
         } else if ((rc = cli_take_value(command, argc, argv, &i, NULL, "--seed", &value)) != 0) {
             if (rc < 0 || cli_parse_count(command, "--seed", value, 1, 1L << 30, &a.seed) != 0)
                 return CLI_EXIT_USAGE;
-        } else if ((rc = cli_take_value(command, argc, argv, &i, NULL, "--cache-dir", &value)) != 0) {
+        } else if ((rc = cli_parse_machine_option(command, argc, argv, &i, &machine)) != 0) {
             if (rc < 0)
                 return CLI_EXIT_USAGE;
-            a.cache_root = value;
-        } else if ((rc = cli_take_value(command, argc, argv, &i, "-t", "--threads", &value)) != 0) {
-            if (rc < 0 || cli_parse_count(command, "--threads", value, 0, 1024, &v) != 0)
-                return CLI_EXIT_USAGE;
-            a.threads = (int)v;
         } else {
             return cli_usage_error(command, "unknown option '%s'", argv[i]);
         }
     }
+    a.threads = machine.threads;
+    a.cache_root = machine.cache_dir;
     if (a.threads == 0) {
         df_machine m;
         df_machine_nominal(&m);

@@ -314,15 +314,9 @@ int cmd_tune(int argc, char **argv)
         } else if ((rc = cli_take_value(command, argc, argv, &i, NULL, "--runs", &value)) != 0) {
             if (rc < 0 || cli_parse_count(command, "--runs", value, 1, 1000, &runs) != 0)
                 return CLI_EXIT_USAGE;
-        } else if ((rc = cli_take_value(command, argc, argv, &i, NULL, "--cache-dir", &value)) != 0) {
+        } else if ((rc = cli_parse_machine_option(command, argc, argv, &i, &opt)) != 0) {
             if (rc < 0)
                 return CLI_EXIT_USAGE;
-            opt.cache_dir = value;
-        } else if ((rc = cli_take_value(command, argc, argv, &i, "-t", "--threads", &value)) != 0) {
-            long v;
-            if (rc < 0 || cli_parse_count(command, "--threads", value, 0, 1024, &v) != 0)
-                return CLI_EXIT_USAGE;
-            opt.threads = (int)v;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error(command, "unknown option '%s'", argv[i]);
         } else if (!path) {
