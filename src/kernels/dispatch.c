@@ -101,6 +101,28 @@ df_status df_conv_select(df_conv_params *p, df_conv_rows_fn *fn, void **packed)
 
 void df_conv_release(void *packed) { free(packed); }
 
+df_conv_part_fn df_conv_part_of(df_conv_rows_fn fn)
+{
+    if (fn == df_conv_rows_ref)
+        return df_conv_part_ref;
+    if (fn == df_conv_rows_avx2)
+        return df_conv_part_avx2;
+    if (fn == df_conv_rows_avx512)
+        return df_conv_part_avx512;
+    return NULL;
+}
+
+int df_conv_part_units(df_conv_part_fn part, const df_conv_params *p)
+{
+    const int cout = p->out_c / p->groups;
+    if (part == df_conv_part_avx2)
+        return p->groups * ((cout + DF_CONV_AVX2_OC_BLOCK - 1) / DF_CONV_AVX2_OC_BLOCK);
+    if (part == df_conv_part_avx512) /* oc rounded up to 16, in blocks of 32 */
+        return p->groups * (((cout + 15) / 16 * 16 + DF_CONV_AVX512_OC_BLOCK - 1) /
+                            DF_CONV_AVX512_OC_BLOCK);
+    return p->out_c;
+}
+
 static const df_kernel_table reference_table = {
     .transpose = df_transpose_ref, .slice = df_slice_ref, .concat = df_concat_ref,
     .split = df_split_ref, .gemm = df_gemm_ref, .global_pool = df_global_pool_ref,

@@ -11,6 +11,12 @@
 df_status df_conv_select(df_conv_params *p, df_conv_rows_fn *fn, void **packed);
 void df_conv_release(void *packed);
 
+/* The kernel that computes a share of fn's output channels (df_conv_part_ref),
+ * or NULL where fn has none (the depthwise kernels split by rows only). */
+df_conv_part_fn df_conv_part_of(df_conv_rows_fn fn);
+/* How many channel blocks part shares out for p: parts beyond it are empty. */
+int df_conv_part_units(df_conv_part_fn part, const df_conv_params *p);
+
 /* Which instruction set the fast kernels use on this CPU: "avx512", "avx2+fma" or
  * "reference". DF_KERNELS=reference in the environment forces the reference
  * kernels, DF_KERNELS=avx2 caps the choice at the AVX2/FMA kernels. */

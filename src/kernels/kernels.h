@@ -63,6 +63,14 @@ typedef struct df_conv_params {
 void df_conv_rows_ref(const df_conv_params *p, const float *const *in_rows,
                       float *const *out_rows, const float *const *res_rows, int y0, int y1);
 
+/* The same for the part-th of `parts` near-equal shares of the output channels
+ * (0 <= part < parts; a share may be empty): how threads split a conv whose
+ * image has too few rows to share out evenly, each reading only its share of
+ * the weights. Fast kernels share out whole channel blocks. */
+void df_conv_part_ref(const df_conv_params *p, const float *const *in_rows,
+                      float *const *out_rows, const float *const *res_rows, int y0, int y1,
+                      int part, int parts);
+
 /* ---- pooling -------------------------------------------------------------- */
 
 typedef struct df_pool_params {

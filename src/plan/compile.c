@@ -120,7 +120,10 @@ static df_status compile_conv(const df_graph *g, const df_node *n, df_step *s)
     p->act_beta = n->act_beta;
     s->batch = (int)x->dims[0];
     s->flops = 2 * y->dims[0] * y->dims[1] * y->dims[2] * y->dims[3] * ic * kh * kw;
-    return df_conv_select(p, &s->conv_rows, &s->conv_packed);
+    df_status st = df_conv_select(p, &s->conv_rows, &s->conv_packed);
+    s->conv_part = df_conv_part_of(s->conv_rows);
+    s->conv_units = df_conv_part_units(s->conv_part, p);
+    return st;
 }
 
 static df_status compile_pool(const df_graph *g, const df_node *n, df_step *s)

@@ -16,6 +16,9 @@ typedef void (*df_pool_rows_fn)(const df_pool_params *p, const float *const *in_
 typedef void (*df_conv_rows_fn)(const df_conv_params *p, const float *const *in_rows,
                                 float *const *out_rows, const float *const *res_rows, int y0,
                                 int y1);
+typedef void (*df_conv_part_fn)(const df_conv_params *p, const float *const *in_rows,
+                                float *const *out_rows, const float *const *res_rows, int y0,
+                                int y1, int part, int parts);
 
 struct df_segment;
 struct df_kernel_table;
@@ -30,6 +33,8 @@ typedef struct df_step {
     /* spatial ops */
     df_conv_params conv;
     df_conv_rows_fn conv_rows;
+    df_conv_part_fn conv_part; /* the kernel's output-channel split, or NULL */
+    int conv_units;       /* channel blocks conv_part shares out */
     void *conv_packed;    /* owned: packed weights of a fast kernel */
     float *weight_ohwi;   /* owned: conv weights in the reference layout */
     df_pool_params pool;

@@ -31,9 +31,12 @@ static float dot(const float *x, const float *w, int n)
     return acc;
 }
 
-void df_conv_rows_ref(const df_conv_params *p, const float *const *in_rows,
-                      float *const *out_rows, const float *const *res_rows, int y0, int y1)
+void df_conv_part_ref(const df_conv_params *p, const float *const *in_rows,
+                      float *const *out_rows, const float *const *res_rows, int y0, int y1,
+                      int part, int parts)
 {
+    const int oc_lo = (int)((int64_t)p->out_c * part / parts);
+    const int oc_hi = (int)((int64_t)p->out_c * (part + 1) / parts);
     const int in_per_group = p->in_c / p->groups;
     const int out_per_group = p->out_c / p->groups;
     const size_t weights_per_oc = (size_t)p->k_h * p->k_w * in_per_group;
@@ -52,7 +55,7 @@ void df_conv_rows_ref(const df_conv_params *p, const float *const *in_rows,
             float *out_px = out + (size_t)x * p->out_c;
             const float *res_px = res ? res + (size_t)x * p->out_c : NULL;
 
-            for (int oc = 0; oc < p->out_c; oc++) {
+            for (int oc = oc_lo; oc < oc_hi; oc++) {
                 const int group_c0 = (oc / out_per_group) * in_per_group;
                 const float *w_oc = p->weight + (size_t)oc * weights_per_oc;
                 float acc = p->bias ? p->bias[oc] : 0.0f;
@@ -72,4 +75,10 @@ void df_conv_rows_ref(const df_conv_params *p, const float *const *in_rows,
             }
         }
     }
+}
+
+void df_conv_rows_ref(const df_conv_params *p, const float *const *in_rows,
+                      float *const *out_rows, const float *const *res_rows, int y0, int y1)
+{
+    df_conv_part_ref(p, in_rows, out_rows, res_rows, y0, y1, 0, 1);
 }

@@ -300,8 +300,9 @@ static void dense_block_rows(const df_conv_params *p, const dense_geom *g,
     }
 }
 
-void df_conv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
-                       float *const *out_rows, const float *const *res_rows, int y0, int y1)
+void df_conv_part_avx2(const df_conv_params *p, const float *const *in_rows,
+                       float *const *out_rows, const float *const *res_rows, int y0, int y1,
+                       int part, int parts)
 {
     dense_geom g;
     g.in_c = p->in_c;
@@ -314,12 +315,18 @@ void df_conv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
     const size_t n_blocks = (size_t)p->groups * g.oc_blocks;
     g.zeros = (const float *)p->packed + n_blocks * OCB * (g.k_per_block + 1);
 
+    /* This part's share of the (group, oc block) pairs, in packing order. */
+    const int b0 = (int)((int64_t)n_blocks * part / parts);
+    const int b1 = (int)((int64_t)n_blocks * (part + 1) / parts);
+    if (b0 == b1)
+        return;
+
     /* Rows are taken in chunks, each swept once per oc block, so that a
-     * chunk's input and output rows and all the weights stay in L2 while the
-     * blocks pass over them. When the weights alone are too big for that, the
-     * whole band is one chunk and each block's weights are read once. */
+     * chunk's input and output rows and the part's weights stay in L2 while
+     * the blocks pass over them. When the weights alone are too big for that,
+     * the whole band is one chunk and each block's weights are read once. */
     const size_t l2_budget = 320 * 1024;
-    const size_t weight_bytes = n_blocks * g.k_per_block * OCB * sizeof(float);
+    const size_t weight_bytes = (size_t)(b1 - b0) * g.k_per_block * OCB * sizeof(float);
     const size_t in_row_bytes = (size_t)p->in_w * p->in_c * sizeof(float);
     const size_t per_row = in_row_bytes * (size_t)p->stride_h +
                            (size_t)p->out_w * p->out_c * sizeof(float);
@@ -333,8 +340,14 @@ void df_conv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
 
     for (int c0 = y0; c0 < y1; c0 += chunk) {
         const int c1 = c0 + chunk < y1 ? c0 + chunk : y1;
-        for (int group = 0; group < p->groups; group++)
-            for (int block = 0; block < g.oc_blocks; block++)
-                dense_block_rows(p, &g, in_rows, out_rows, res_rows, c0, c1, group, block);
+        for (int b = b0; b < b1; b++)
+            dense_block_rows(p, &g, in_rows, out_rows, res_rows, c0, c1, b / g.oc_blocks,
+                             b % g.oc_blocks);
     }
+}
+
+void df_conv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
+                       float *const *out_rows, const float *const *res_rows, int y0, int y1)
+{
+    df_conv_part_avx2(p, in_rows, out_rows, res_rows, y0, y1, 0, 1);
 }

@@ -24,6 +24,10 @@ size_t df_conv_avx2_packed_floats(const df_conv_params *p);
 void df_conv_avx2_pack(const df_conv_params *p, float *packed);
 void df_conv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
                        float *const *out_rows, const float *const *res_rows, int y0, int y1);
+/* A share of the output channel blocks (df_conv_part_ref). */
+void df_conv_part_avx2(const df_conv_params *p, const float *const *in_rows,
+                       float *const *out_rows, const float *const *res_rows, int y0, int y1,
+                       int part, int parts);
 
 /* ---- depthwise convolution (dwconv_avx2.c) --------------------------------
  * groups == in_c == out_c. Packed layout, c8 = in_c rounded up to 8:
@@ -50,6 +54,9 @@ size_t df_conv_avx512_packed_floats(const df_conv_params *p);
 void df_conv_avx512_pack(const df_conv_params *p, float *packed);
 void df_conv_rows_avx512(const df_conv_params *p, const float *const *in_rows,
                          float *const *out_rows, const float *const *res_rows, int y0, int y1);
+void df_conv_part_avx512(const df_conv_params *p, const float *const *in_rows,
+                         float *const *out_rows, const float *const *res_rows, int y0, int y1,
+                         int part, int parts);
 
 /* Depthwise: c16 = in_c rounded up to 16; bias: [c16], weights: [k_h][k_w][c16]. */
 size_t df_dwconv_avx512_packed_floats(const df_conv_params *p);
