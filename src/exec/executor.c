@@ -247,6 +247,54 @@ static void run_gemm_part(void *arg, size_t t)
                   gt->y + n0, s->n);
 }
 
+/* ---- Concat and Split: the outer dimension split across threads ---------- */
+
+typedef struct join_task {
+    const df_step *s;
+    int n;                /* parts */
+    const void *const *in;
+    void *const *out;
+    size_t elem;
+    int64_t total, chunks; /* sum of the part sizes; tasks */
+} join_task;
+
+static void run_join_chunk(void *arg, size_t t)
+{
+    const join_task *jt = arg;
+    const df_step *s = jt->s;
+    const int64_t o0 = s->outer * (int64_t)t / jt->chunks, o1 = s->outer * ((int64_t)t + 1) / jt->chunks;
+    const void *parts_in[jt->n > 0 ? jt->n : 1];
+    void *parts_out[jt->n > 0 ? jt->n : 1];
+    const size_t whole = (size_t)(o0 * jt->total * s->inner) * jt->elem;
+    for (int k = 0; k < jt->n; k++) {
+        const size_t off = (size_t)(o0 * s->sizes[k] * s->inner) * jt->elem;
+        if (s->op == DF_OP_CONCAT)
+            parts_in[k] = (const char *)jt->in[k] + off;
+        else
+            parts_out[k] = jt->out[k] ? (char *)jt->out[k] + off : NULL;
+    }
+    if (s->op == DF_OP_CONCAT)
+        s->kern->concat(jt->n, parts_in, s->sizes, (char *)jt->out[0] + whole, jt->elem, o1 - o0,
+                        s->inner);
+    else
+        s->kern->split((const char *)jt->in[0] + whole, jt->n, parts_out, s->sizes, jt->elem,
+                       o1 - o0, s->inner);
+}
+
+/* Copies written by several threads are read back by several threads: one
+ * thread alone would pull half the data from the other cores' caches. */
+static void run_join(df_exec *e, const df_step *s, int n, const void *const *in, void *const *out,
+                     size_t elem)
+{
+    join_task jt = {s, n, in, out, elem, 0, 1};
+    for (int k = 0; k < n; k++)
+        jt.total += s->sizes[k];
+    const int64_t bytes = s->outer * jt.total * s->inner * (int64_t)elem;
+    if (e->threads > 1 && bytes >= 65536)
+        jt.chunks = s->outer < 4 * e->threads ? s->outer : 4 * e->threads;
+    pthreadpool_parallelize_1d(e->pool, run_join_chunk, &jt, (size_t)jt.chunks, e->pool_flags);
+}
+
 /* ---- elementwise unary: split into chunks -------------------------------- */
 
 typedef struct unary_task {
@@ -339,14 +387,16 @@ static df_status run_step(df_exec *e, int i)
         const void *parts[n->n_in > 0 ? n->n_in : 1];
         for (int k = 0; k < n->n_in; k++)
             parts[k] = value_ptr(e, n->in[k]);
-        s->kern->concat(n->n_in, parts, s->sizes, out, df_dtype_size(y->dtype), s->outer, s->inner);
+        void *whole[1] = {out};
+        run_join(e, s, n->n_in, parts, whole, df_dtype_size(y->dtype));
         return DF_OK;
     }
     case DF_OP_SPLIT: {
         void *parts[n->n_out > 0 ? n->n_out : 1];
         for (int k = 0; k < n->n_out; k++)
             parts[k] = n->out[k] >= 0 ? value_ptr(e, n->out[k]) : NULL;
-        s->kern->split(in0, n->n_out, parts, s->sizes, df_dtype_size(x->dtype), s->outer, s->inner);
+        const void *whole[1] = {in0};
+        run_join(e, s, n->n_out, whole, parts, df_dtype_size(x->dtype));
         return DF_OK;
     }
     case DF_OP_SLICE:
