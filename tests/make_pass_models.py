@@ -135,6 +135,21 @@ class MatMulAttention(nn.Module):
         return torch.matmul(t, att).reshape(n, c, h, w) - x
 
 
+class Broadcasts(nn.Module):
+    """Broadcasting Add, Sub, Mul and Div, large enough that threads share them."""
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(20, 20, 1)
+        self.bias = nn.Parameter(torch.randn(1, 20, 1, 1))
+        self.row = nn.Parameter(torch.randn(1, 1, 1, 19))
+
+    def forward(self, x):
+        s = torch.sigmoid(x.mean(dim=(2, 3), keepdim=True))
+        y = self.conv(x) * s + self.bias
+        y = y - y.mean(dim=3, keepdim=True) * self.row
+        return y / (1.5 + torch.abs(x)) - 0.25
+
+
 MODELS = {
     "conv_bn_relu_exported": (ConvBnRelu, (1, 5, 11, 9)),
     "residual": (Residual, (2, 8, 10, 12)),
@@ -144,6 +159,7 @@ MODELS = {
     "pools": (Pools, (1, 3, 33, 29)),
     "head": (Head, (3, 4, 10, 11)),
     "matmul_attention": (MatMulAttention, (2, 8, 4, 5)),
+    "broadcasts": (Broadcasts, (2, 20, 23, 19)),
 }
 
 

@@ -295,6 +295,55 @@ static void run_join(df_exec *e, const df_step *s, int n, const void *const *in,
     pthreadpool_parallelize_1d(e->pool, run_join_chunk, &jt, (size_t)jt.chunks, e->pool_flags);
 }
 
+/* ---- broadcasting binary ops on F32: lines split across threads ---------- */
+
+typedef struct binary_task {
+    const df_step *s;
+    const float *a, *b;
+    char *y;
+    size_t out_elem;
+    int64_t lines, chunks;
+} binary_task;
+
+static void run_binary_chunk(void *arg, size_t t)
+{
+    const binary_task *bt = arg;
+    const df_step *s = bt->s;
+    const int r = s->rank - 1; /* dimensions above the line */
+    const int64_t n = s->out_dims[r], sa = s->a_strides[r], sb = s->b_strides[r];
+    const int64_t l0 = bt->lines * (int64_t)t / bt->chunks, l1 = bt->lines * ((int64_t)t + 1) / bt->chunks;
+    int64_t idx[DF_MAX_RANK], rest = l0, off_a = 0, off_b = 0;
+    for (int d = r - 1; d >= 0; d--) {
+        idx[d] = rest % s->out_dims[d];
+        rest /= s->out_dims[d];
+        off_a += idx[d] * s->a_strides[d];
+        off_b += idx[d] * s->b_strides[d];
+    }
+    for (int64_t l = l0; l < l1; l++) {
+        s->binary_line(s->op, bt->a + off_a, sa, bt->b + off_b, sb, bt->y + (size_t)(l * n) * bt->out_elem, n);
+        /* next line: an odometer over the outer dimensions */
+        for (int d = r - 1; d >= 0; d--) {
+            off_a += s->a_strides[d];
+            off_b += s->b_strides[d];
+            if (++idx[d] < s->out_dims[d])
+                break;
+            off_a -= idx[d] * s->a_strides[d];
+            off_b -= idx[d] * s->b_strides[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+static void run_binary(df_exec *e, const df_step *s, const float *a, const float *b, void *y)
+{
+    binary_task bt = {s, a, b, y, s->op == DF_OP_EQUAL ? 1 : sizeof(float), 1, 1};
+    for (int d = 0; d < s->rank - 1; d++)
+        bt.lines *= s->out_dims[d];
+    if (e->threads > 1 && bt.lines * s->out_dims[s->rank - 1] >= 16384)
+        bt.chunks = bt.lines < 4 * e->threads ? bt.lines : 4 * e->threads;
+    pthreadpool_parallelize_1d(e->pool, run_binary_chunk, &bt, (size_t)bt.chunks, e->pool_flags);
+}
+
 /* ---- elementwise unary: split into chunks -------------------------------- */
 
 typedef struct unary_task {
@@ -349,8 +398,11 @@ static df_status run_step(df_exec *e, int i)
     }
     case DF_OP_ADD: case DF_OP_SUB: case DF_OP_MUL: case DF_OP_DIV: case DF_OP_POW:
     case DF_OP_EQUAL:
-        df_binary_ref(s->op, x->dtype, in0, s->a_strides, value_ptr(e, n->in[1]), s->b_strides,
-                      out, s->rank, s->out_dims);
+        if (x->dtype == DF_DT_F32 && df_value_numel(y) > 0)
+            run_binary(e, s, in0, value_ptr(e, n->in[1]), out);
+        else
+            df_binary_ref(s->op, x->dtype, in0, s->a_strides, value_ptr(e, n->in[1]), s->b_strides,
+                          out, s->rank, s->out_dims);
         return DF_OK;
     case DF_OP_EXPAND:
         df_broadcast_copy(in0, s->a_strides, out, df_dtype_size(x->dtype), s->rank, s->out_dims);

@@ -104,6 +104,17 @@ void df_binary_ref(df_op op, df_dtype dt, const void *a, const int64_t *a_stride
                    const void *b, const int64_t *b_strides, void *y, int rank,
                    const int64_t *y_dims);
 
+/* One line of it on F32 operands: out[i] = a[i * sa] op b[i * sb] for i < n
+ * (out is bytes for EQUAL, floats otherwise). */
+void df_binary_line_ref(df_op op, const float *a, int64_t sa, const float *b, int64_t sb,
+                        void *out, int64_t n);
+
+/* Merges neighbouring dimensions that both operands walk as one (contiguous,
+ * or both broadcast) and drops dimensions of size 1, in place, so that the
+ * last dimension, the one a line runs along, is as long as it can be. The
+ * element order is unchanged. Returns the new rank (at least 1). */
+int df_binary_coalesce(int rank, int64_t *y_dims, int64_t *a_strides, int64_t *b_strides);
+
 /* Strides of an operand of shape in_dims (rank in_rank, right-aligned numpy
  * style) when broadcast to out_dims (rank out_rank). */
 void df_broadcast_strides(int in_rank, const int64_t *in_dims, int out_rank,

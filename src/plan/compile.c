@@ -169,6 +169,8 @@ static df_status compile_binary(const df_graph *g, const df_node *n, df_step *s)
     memcpy(s->out_dims, y->dims, sizeof s->out_dims);
     df_broadcast_strides(a->rank, a->dims, y->rank, y->dims, s->a_strides);
     df_broadcast_strides(b->rank, b->dims, y->rank, y->dims, s->b_strides);
+    s->rank = df_binary_coalesce(s->rank, s->out_dims, s->a_strides, s->b_strides);
+    s->binary_line = has_avx2() ? df_binary_line_avx2 : df_binary_line_ref;
     s->flops = df_value_numel(y);
     if (a->dtype != b->dtype || (a->dtype != DF_DT_F32 && a->dtype != DF_DT_I64))
         return df_node_fail(g, n, DF_ERR_UNSUPPORTED, "operands of types %s and %s",

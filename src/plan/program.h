@@ -43,6 +43,8 @@ typedef struct df_step {
 
     /* elementwise and movement */
     void (*unary)(df_op op, const float *x, float *y, int64_t n, float a, float b);
+    void (*binary_line)(df_op op, const float *a, int64_t sa, const float *b, int64_t sb,
+                        void *out, int64_t n); /* F32 binary ops, one line */
     const struct df_kernel_table *kern; /* movement, gemm, global pool (dispatch.h) */
     int rank;
     int64_t out_dims[DF_MAX_RANK];

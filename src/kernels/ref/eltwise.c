@@ -66,8 +66,8 @@ void df_unary_ref(df_op op, const float *x, float *y, int64_t n, float a, float 
 
 /* ---- binary --------------------------------------------------------------- */
 
-static void binary_line_f32(df_op op, const float *a, int64_t sa, const float *b, int64_t sb,
-                            void *out, int64_t n)
+void df_binary_line_ref(df_op op, const float *a, int64_t sa, const float *b, int64_t sb,
+                        void *out, int64_t n)
 {
     float *y = out;
     switch (op) {
@@ -175,10 +175,37 @@ void df_binary_ref(df_op op, df_dtype dt, const void *a, const int64_t *a_stride
             binary_line_i64(op, (const int64_t *)a + off_a, sa, (const int64_t *)b + off_b,
                             sb, out, n);
         else
-            binary_line_f32(op, (const float *)a + off_a, sa, (const float *)b + off_b, sb,
-                            out, n);
+            df_binary_line_ref(op, (const float *)a + off_a, sa, (const float *)b + off_b, sb,
+                               out, n);
         out += (size_t)n * out_elem;
     } while (df_ref_next_index(outer_rank, y_dims, idx));
+}
+
+int df_binary_coalesce(int rank, int64_t *y_dims, int64_t *a_strides, int64_t *b_strides)
+{
+    int r = 0;
+    for (int d = 0; d < rank; d++) {
+        if (y_dims[d] == 1)
+            continue;
+        if (r > 0 && a_strides[r - 1] == a_strides[d] * y_dims[d] &&
+            b_strides[r - 1] == b_strides[d] * y_dims[d]) {
+            /* dimension r - 1 steps over exactly one run of d: one dimension */
+            y_dims[r - 1] *= y_dims[d];
+            a_strides[r - 1] = a_strides[d];
+            b_strides[r - 1] = b_strides[d];
+            continue;
+        }
+        y_dims[r] = y_dims[d];
+        a_strides[r] = a_strides[d];
+        b_strides[r] = b_strides[d];
+        r++;
+    }
+    if (r == 0) {
+        y_dims[0] = 1;
+        a_strides[0] = b_strides[0] = 0;
+        r = 1;
+    }
+    return r;
 }
 
 void df_broadcast_strides(int in_rank, const int64_t *in_dims, int out_rank,

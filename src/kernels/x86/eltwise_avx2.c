@@ -91,3 +91,37 @@ void df_scale_shift_act_avx2(const float *x, float *y, const float *scale, const
             yo[ch] = df_act_apply(act, xo[ch] * scale[ch] + shift[ch], a, b);
     }
 }
+
+/* ---- binary --------------------------------------------------------------- */
+
+static inline __m256 binary(df_op op, __m256 a, __m256 b)
+{
+    switch (op) {
+    case DF_OP_ADD: return _mm256_add_ps(a, b);
+    case DF_OP_SUB: return _mm256_sub_ps(a, b);
+    case DF_OP_MUL: return _mm256_mul_ps(a, b);
+    default: return _mm256_div_ps(a, b);
+    }
+}
+
+/* An operand with stride 0 is one value, broadcast once before the loop. */
+static inline __m256 operand(const float *p, int64_t stride, int64_t i)
+{
+    return stride ? _mm256_loadu_ps(p + i) : _mm256_broadcast_ss(p);
+}
+
+void df_binary_line_avx2(df_op op, const float *a, int64_t sa, const float *b, int64_t sb,
+                         void *out, int64_t n)
+{
+    const int vector_op = op == DF_OP_ADD || op == DF_OP_SUB || op == DF_OP_MUL || op == DF_OP_DIV;
+    if (!vector_op || (sa != 0 && sa != 1) || (sb != 0 && sb != 1)) {
+        df_binary_line_ref(op, a, sa, b, sb, out, n);
+        return;
+    }
+    float *y = out;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, binary(op, operand(a, sa, i), operand(b, sb, i)));
+    if (i < n)
+        df_binary_line_ref(op, a + i * sa, sa, b + i * sb, sb, y + i, n - i);
+}

@@ -12,4 +12,10 @@ void df_unary_avx2(df_op op, const float *x, float *y, int64_t n, float a, float
 void df_scale_shift_act_avx2(const float *x, float *y, const float *scale, const float *shift,
                              int64_t outer, int64_t c, df_act act, float a, float b);
 
+/* df_binary_line_ref's semantics; vector loops for ADD, SUB, MUL and DIV
+ * with unit or zero strides, the reference otherwise. Exact: each element is
+ * one IEEE operation either way. */
+void df_binary_line_avx2(df_op op, const float *a, int64_t sa, const float *b, int64_t sb,
+                         void *out, int64_t n);
+
 #endif
