@@ -87,9 +87,17 @@ void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0,
             }
             df_broadcast_strides(2, &v->dims[2], 2, row_dims, strides[k]);
         }
-        for (int r = y0; r < y1; r++)
-            df_binary_ref(st->op, DF_DT_F32, rows[0] ? rows[0][r] : base[0], strides[0],
-                          rows[1] ? rows[1][r] : base[1], strides[1], out[r], 2, row_dims);
+        /* a row is lines of the vector kernel: one line when the operands
+         * walk it as one, else one per pixel (a per-channel operand) */
+        int64_t dims[2] = {row_dims[0], row_dims[1]};
+        const int rank = df_binary_coalesce(2, dims, strides[0], strides[1]);
+        const int64_t lines = rank == 2 ? dims[0] : 1, len = dims[rank - 1];
+        for (int r = y0; r < y1; r++) {
+            const float *a = rows[0] ? rows[0][r] : base[0], *b = rows[1] ? rows[1][r] : base[1];
+            for (int64_t l = 0; l < lines; l++)
+                st->binary_line(st->op, a + l * strides[0][0], strides[0][rank - 1],
+                                b + l * strides[1][0], strides[1][rank - 1], out[r] + l * len, len);
+        }
         return;
     }
     case DF_OP_CONCAT: {
