@@ -178,36 +178,6 @@ static void run_band(void *arg, size_t t)
     }
 }
 
-/* max load / mean load when n equal units go to t threads */
-static double imbalance(int n, int t)
-{
-    return n <= 0 ? 1e9 : (double)((n + t - 1) / t * t) / n;
-}
-
-/* How threads share a spatial step: by row bands, about four per thread so
- * uneven bands even out; or, for a conv on a small image (fewer than eight
- * rows per thread: the 14x14 and 7x7 stages at batch 1), by output channels
- * unless those share out worse. Then each thread reads its share of the
- * weights, which at that size outweigh the image, and 7 rows are no longer
- * split 4:3 between 2 threads. ResNet-50, 2 threads: layer3 and layer4 convs
- * 10-35% faster than by rows, layer1 and layer2 convs slower. */
-static void share_out(const df_exec *e, const df_step *s, int out_h, int *bands, int *parts)
-{
-    *bands = 1;
-    *parts = 1;
-    const int threads = e->threads;
-    if (threads <= 1)
-        return;
-    const int rows = s->batch * out_h;
-    if (s->op == DF_OP_CONV && s->conv_part && rows < 8 * threads &&
-        imbalance(s->conv_units, threads) <= imbalance(rows, threads)) {
-        *parts = threads;
-        return;
-    }
-    int b = (4 * threads + s->batch - 1) / s->batch;
-    *bands = b < out_h ? b : out_h;
-}
-
 static void run_rows(df_exec *e, const df_step *s)
 {
     band_task bt = {.step = s};
@@ -221,7 +191,7 @@ static void run_rows(df_exec *e, const df_step *s)
         bt.in_h = s->pool.in_h;
         bt.out_h = s->pool.out_h;
     }
-    share_out(e, s, bt.out_h, &bt.bands, &bt.parts);
+    df_step_split(s, e->threads, &bt.bands, &bt.parts);
     pthreadpool_parallelize_1d(e->pool, run_band, &bt,
                                (size_t)s->batch * (size_t)bt.bands * (size_t)bt.parts, e->pool_flags);
 }

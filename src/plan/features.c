@@ -136,6 +136,19 @@ void df_step_features(const df_program *p, int i, int threads, const df_machine 
     if (lanes < 1)
         lanes = 1;
     double per_lane = ceil(rows / lanes) / rows;
+    /* a conv on a small image shares its output channels instead: every
+     * thread reads the whole input and its share of the weights */
+    double in_lane = per_lane, w_lane = 1.0;
+    int bands = 1, parts = 1;
+    if (s->op == DF_OP_CONV || s->op == DF_OP_MAXPOOL || s->op == DF_OP_AVGPOOL)
+        df_step_split(s, threads, &bands, &parts);
+    if (parts > 1) {
+        const int units = s->conv_units;
+        lanes = threads < units ? threads : units;
+        per_lane = ceil((double)units / lanes) / units;
+        in_lane = 1.0;
+        w_lane = per_lane;
+    }
 
     double in_bytes = 0.0, largest_in = 0.0, row_bytes = 0.0;
     int min_c = y->rank == 4 ? (int)y->dims[3] : (int)y->dims[y->rank > 0 ? y->rank - 1 : 0];
@@ -161,7 +174,7 @@ void df_step_features(const df_program *p, int i, int threads, const df_machine 
     f[DF_F_MB_IN] = (float)(in_bytes / 1e6);
     f[DF_F_MB_OUT] = (float)(out_bytes / 1e6);
     f[DF_F_MB_WEIGHTS] = (float)(w_bytes / 1e6);
-    double ws = (in_bytes + out_bytes) * per_lane + w_bytes;
+    double ws = in_bytes * in_lane + out_bytes * per_lane + w_bytes * w_lane;
     f[DF_F_WS_L1] = (float)(ws / (double)(m->l1 ? m->l1 : 32768));
     f[DF_F_WS_L2] = (float)(ws / (double)(m->l2 ? m->l2 : 524288));
     f[DF_F_WS_L3] = (float)(ws / share);
@@ -185,9 +198,9 @@ void df_step_features(const df_program *p, int i, int threads, const df_machine 
     f[DF_F_OUT_W] = (float)(y->rank == 4 ? y->dims[2] : 1);
 
     double compute = flops * per_lane / (m->peak_gflops * 1e3 * kind_efficiency[kind]);
-    double memory = move_us(m, in_bytes * per_lane, level_of(m, in_bytes, share * threads), lanes) +
+    double memory = move_us(m, in_bytes * in_lane, level_of(m, in_bytes, share * threads), lanes) +
                     move_us(m, out_bytes * per_lane, level_of(m, out_bytes, share * threads), lanes) +
-                    move_us(m, w_bytes, level_of(m, w_bytes, share), 1);
+                    move_us(m, w_bytes * w_lane, level_of(m, w_bytes, share), 1);
     double fork = threads > 1 ? m->fork_join_us : 0.0;
     f[DF_F_COMPUTE_US] = (float)compute;
     f[DF_F_MEMORY_US] = (float)memory;

@@ -85,6 +85,11 @@ df_status df_compile(df_graph *g, df_schedule schedule, int threads,
                      const struct df_plan_overrides *over, df_program **out);
 void df_program_free(df_program *p);
 
+/* How `threads` threads share spatial step s layer by layer: *bands row bands
+ * per image times *parts output-channel parts (one of the two is 1). The
+ * executor runs this split and the cost model's features describe it. */
+void df_step_split(const df_step *s, int threads, int *bands, int *parts);
+
 /* Assigns arena offsets to values by their lifetimes over the units of work
  * (a step, or a whole segment), and to each segment's ring scratch. */
 df_status df_plan_memory(df_program *p);
