@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "exec/executor.h"
+#include "kernels/dispatch.h"
 #include "plan/segment.h"
 
 typedef struct lane_ctx {
@@ -98,6 +99,23 @@ void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0,
                 st->binary_line(st->op, a + l * strides[0][0], strides[0][rank - 1],
                                 b + l * strides[1][0], strides[1][rank - 1], out[r] + l * len, len);
         }
+        return;
+    }
+    case DF_OP_SLICE: {
+        /* channels [start, start + c) of each pixel (row_local in segment.c) */
+        float **in = input_rows(e, s, lane, image, n->in[0]);
+        const int64_t in_c = st->in_dims[3], start = st->starts[3];
+        for (int r = y0; r < y1; r++)
+            for (int64_t x = 0; x < w; x++)
+                memcpy(out[r] + x * c, in[r] + x * in_c + start, (size_t)c * sizeof(float));
+        return;
+    }
+    case DF_OP_CHANNEL_SHUFFLE: {
+        /* the shuffle of each of the row's w pixels (axis 3, inner 1) */
+        float **in = input_rows(e, s, lane, image, n->in[0]);
+        const int64_t dims[4] = {w, st->in_dims[1], st->in_dims[2], 1};
+        for (int r = y0; r < y1; r++)
+            st->kern->transpose(in[r], out[r], sizeof(float), 4, dims, st->perm);
         return;
     }
     case DF_OP_CONCAT: {

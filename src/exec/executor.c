@@ -314,6 +314,26 @@ static void run_binary(df_exec *e, const df_step *s, const float *a, const float
     pthreadpool_parallelize_1d(e->pool, run_binary_chunk, &bt, (size_t)bt.chunks, e->pool_flags);
 }
 
+/* ---- ChannelShuffle: pixels split across threads ------------------------- */
+
+typedef struct shuffle_task {
+    const df_step *s;
+    const float *x;
+    float *y;
+    int64_t chunks;
+} shuffle_task;
+
+static void run_shuffle_chunk(void *arg, size_t t)
+{
+    const shuffle_task *st = arg;
+    const int64_t *d = st->s->in_dims;
+    const int64_t o0 = d[0] * (int64_t)t / st->chunks, o1 = d[0] * ((int64_t)t + 1) / st->chunks;
+    const size_t per = (size_t)(d[1] * d[2] * d[3]);
+    const int64_t dims[4] = {o1 - o0, d[1], d[2], d[3]};
+    st->s->kern->transpose(st->x + (size_t)o0 * per, st->y + (size_t)o0 * per, sizeof(float), 4,
+                           dims, st->s->perm);
+}
+
 /* ---- elementwise unary: split into chunks -------------------------------- */
 
 typedef struct unary_task {
@@ -419,6 +439,13 @@ static df_status run_step(df_exec *e, int i)
             parts[k] = n->out[k] >= 0 ? value_ptr(e, n->out[k]) : NULL;
         const void *whole[1] = {in0};
         run_join(e, s, n->n_out, whole, parts, df_dtype_size(x->dtype));
+        return DF_OK;
+    }
+    case DF_OP_CHANNEL_SHUFFLE: {
+        shuffle_task sh = {s, in0, out, 1};
+        if (e->threads > 1 && df_value_numel(y) >= 16384)
+            sh.chunks = s->in_dims[0] < 4 * e->threads ? s->in_dims[0] : 4 * e->threads;
+        pthreadpool_parallelize_1d(e->pool, run_shuffle_chunk, &sh, (size_t)sh.chunks, e->pool_flags);
         return DF_OK;
     }
     case DF_OP_SLICE:

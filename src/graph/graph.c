@@ -77,6 +77,11 @@ const char *df_op_name(df_op op)
     for (size_t i = 0; i < sizeof op_names / sizeof op_names[0]; i++)
         if (op_names[i].op == op)
             return op_names[i].name;
+    /* made by passes: named here, but never looked up by a file's op_type */
+    if (op == DF_OP_SILU)
+        return "SiLU";
+    if (op == DF_OP_CHANNEL_SHUFFLE)
+        return "ChannelShuffle";
     return "Unknown";
 }
 
@@ -243,6 +248,30 @@ const df_attr *df_node_attr(const df_node *n, const char *name)
         if (strcmp(n->attrs[i].name, name) == 0)
             return &n->attrs[i];
     return NULL;
+}
+
+df_status df_node_set_int(df_node *n, const char *name, int64_t value)
+{
+    for (int i = 0; i < n->n_attrs; i++)
+        if (strcmp(n->attrs[i].name, name) == 0) {
+            n->attrs[i].type = DF_ATTR_INT;
+            n->attrs[i].i = value;
+            return DF_OK;
+        }
+    df_attr *a = realloc(n->attrs, (size_t)(n->n_attrs + 1) * sizeof *a);
+    if (!a)
+        return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory setting attribute '%s'", name);
+    n->attrs = a;
+    df_attr *na = &a[n->n_attrs];
+    memset(na, 0, sizeof *na);
+    na->name = malloc(strlen(name) + 1);
+    if (!na->name)
+        return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory setting attribute '%s'", name);
+    strcpy(na->name, name);
+    na->type = DF_ATTR_INT;
+    na->i = value;
+    n->n_attrs++;
+    return DF_OK;
 }
 
 int64_t df_attr_int(const df_node *n, const char *name, int64_t fallback)

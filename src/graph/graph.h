@@ -45,8 +45,10 @@ typedef enum df_op {
     DF_OP_EXPAND,
     /* shape computation (folded at load) */
     DF_OP_SHAPE, DF_OP_CONSTANT, DF_OP_CONSTANTOFSHAPE, DF_OP_RANGE,
-    /* made by passes, never read from a file: x * sigmoid(x) */
-    DF_OP_SILU,
+    /* made by passes, never read from a file: x * sigmoid(x); ShuffleNet's
+     * Reshape-Transpose-Reshape as one op (attributes axis, group): channel
+     * c = i * (C / group) + j of the input becomes j * group + i */
+    DF_OP_SILU, DF_OP_CHANNEL_SHUFFLE,
     DF_OP_COUNT_
 } df_op;
 
@@ -141,6 +143,8 @@ float df_attr_float(const df_node *n, const char *name, float fallback);
 const char *df_attr_string(const df_node *n, const char *name, const char *fallback);
 /* Returns the count, or -1 when absent; *ints points into the node. */
 int df_attr_ints(const df_node *n, const char *name, const int64_t **ints);
+/* Sets integer attribute name of n, adding it if absent (passes use it). */
+df_status df_node_set_int(df_node *n, const char *name, int64_t value);
 
 /* An error about a node: "file: node 'name' (Conv): message". */
 df_status df_node_fail(const df_graph *g, const df_node *n, df_status st, const char *fmt, ...)

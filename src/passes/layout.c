@@ -5,7 +5,8 @@
  * NCHW, so this pass decides the storage order of every rank-4 float value:
  *   - spatial ops (Conv, pools, BatchNormalization, global pools) read and
  *     write NHWC;
- *   - layout-neutral ops (elementwise, Concat/Split/Slice, ReduceMean) follow
+ *   - layout-neutral ops (elementwise, Concat/Split/Slice, ChannelShuffle,
+ *     ReduceMean) follow
  *     their inputs, with their axes remapped and constant operands permuted;
  *   - every other op sees ONNX order, so a Transpose is inserted in front of
  *     it; one per value, shared by all such consumers. Graph outputs leave in
@@ -228,37 +229,13 @@ static int binary_can_go_nhwc(const df_graph *g, const df_node *n)
     return any;
 }
 
-static df_status set_attr_int(df_node *n, const char *name, int64_t value)
-{
-    for (int i = 0; i < n->n_attrs; i++)
-        if (strcmp(n->attrs[i].name, name) == 0) {
-            n->attrs[i].type = DF_ATTR_INT;
-            n->attrs[i].i = value;
-            return DF_OK;
-        }
-    df_attr *a = realloc(n->attrs, (size_t)(n->n_attrs + 1) * sizeof *a);
-    if (!a)
-        return oom();
-    n->attrs = a;
-    df_attr *na = &a[n->n_attrs];
-    memset(na, 0, sizeof *na);
-    na->name = malloc(strlen(name) + 1);
-    if (!na->name)
-        return oom();
-    strcpy(na->name, name);
-    na->type = DF_ATTR_INT;
-    na->i = value;
-    n->n_attrs++;
-    return DF_OK;
-}
-
 /* Concat/Split keep their "axis" attribute; the pass rewrites it for NHWC. */
 static df_status remap_axis_attr(df_node *n, int64_t fallback)
 {
     int64_t axis = norm_axis(df_attr_int(n, "axis", fallback), 4);
     if (axis < 0 || axis > 3)
         return DF_OK; /* shape inference has rejected it already */
-    return set_attr_int(n, "axis", to_nhwc_axis[axis]);
+    return df_node_set_int(n, "axis", to_nhwc_axis[axis]);
 }
 
 static df_status handle_node(layout_ctx *c, int i)
@@ -309,6 +286,12 @@ static df_status handle_node(layout_ctx *c, int i)
                 make_nhwc(&g->values[g->nodes[i].out[0]]);
             return st;
         }
+    }
+    if (op == DF_OP_CHANNEL_SHUFFLE && g->values[n->in[0]].nhwc) {
+        st = remap_axis_attr(n, 1);
+        if (st == DF_OK)
+            make_nhwc(&g->values[g->nodes[i].out[0]]);
+        return st;
     }
     if (op == DF_OP_SPLIT && g->values[n->in[0]].nhwc) {
         st = remap_axis_attr(n, 0);

@@ -357,6 +357,7 @@ static rule_entry rule_for(df_op op)
     case DF_OP_CONSTANTOFSHAPE: return (rule_entry){df_rule_constant_of_shape, 1};
     case DF_OP_RANGE: return (rule_entry){df_rule_range, 1};
     case DF_OP_SILU: /* made by simplify.c after this pass; never in a file */
+    case DF_OP_CHANNEL_SHUFFLE:
     case DF_OP_UNKNOWN:
     case DF_OP_COUNT_: break;
     }

@@ -6,6 +6,10 @@
  *   - an activation after a Conv (or after a fused Add) becomes its epilogue;
  *   - x * Sigmoid(x) becomes one SiLU op, x * HardSigmoid(x) (alpha 1/6, beta
  *     1/2) one HardSwish op, as exporters spell them out at opset 13;
+ *   - ShuffleNet's channel shuffle, Reshape [N,C,H,W] -> [N,g,C/g,H,W],
+ *     Transpose (0,2,1,3,4), Reshape back to [N,C,H,W], becomes one
+ *     ChannelShuffle op, which the layout pass keeps NHWC (the three ops
+ *     would need NCHW, and two transposes of the layout around them);
  * Each rewrite only fires when the intermediate value has one consumer and is
  * not a graph output, so no one else can observe the value that vanishes. */
 #include <math.h>
@@ -287,6 +291,54 @@ static df_status fuse_gated_activation(df_graph *g, int mul_index)
     return DF_OK;
 }
 
+/* transpose_index is the Transpose of a channel shuffle: rewrite the three
+ * nodes as one ChannelShuffle on the first Reshape's input. */
+static df_status fuse_channel_shuffle(df_graph *g, int transpose_index)
+{
+    df_node *t = &g->nodes[transpose_index];
+    const int64_t *perm;
+    static const int64_t shuffle[5] = {0, 2, 1, 3, 4};
+    if (t->n_in < 1 || df_attr_ints(t, "perm", &perm) != 5 || memcmp(perm, shuffle, sizeof shuffle) != 0)
+        return DF_OK;
+    const int mid = t->in[0], out5 = t->out[0];
+    if (!private_value(g, mid) || !private_value(g, out5) || g->values[mid].producer < 0)
+        return DF_OK;
+    df_node *r1 = &g->nodes[g->values[mid].producer];
+    int r2_index = -1;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead && g->nodes[i].n_in >= 1 && g->nodes[i].in[0] == out5)
+            r2_index = i;
+    if (r1->op != DF_OP_RESHAPE || r2_index < 0 || g->nodes[r2_index].op != DF_OP_RESHAPE)
+        return DF_OK;
+    df_node *r2 = &g->nodes[r2_index];
+    const int x = r1->in[0];
+    const df_value *xv = &g->values[x], *mv = &g->values[mid], *yv = &g->values[r2->out[0]];
+    if (x < 0 || xv->dtype != DF_DT_F32 || xv->rank != 4 || mv->rank != 5 || yv->rank != 4)
+        return DF_OK;
+    const int64_t group = mv->dims[1];
+    if (memcmp(xv->dims, yv->dims, 4 * sizeof xv->dims[0]) != 0 || mv->dims[0] != xv->dims[0] ||
+        group * mv->dims[2] != xv->dims[1] || mv->dims[3] != xv->dims[2] ||
+        mv->dims[4] != xv->dims[3])
+        return DF_OK;
+
+    char *type = malloc(sizeof "ChannelShuffle");
+    if (!type)
+        return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while fusing ops");
+    strcpy(type, "ChannelShuffle");
+    free(r2->op_type);
+    r2->op_type = type;
+    r2->op = DF_OP_CHANNEL_SHUFFLE;
+    r2->in[0] = x;
+    r2->n_in = 1; /* the shape input is no longer read */
+    df_status st = df_node_set_int(r2, "axis", 1);
+    if (st == DF_OK)
+        st = df_node_set_int(r2, "group", group);
+    r1->dead = 1;
+    g->nodes[transpose_index].dead = 1;
+    df_graph_count_uses(g);
+    return st;
+}
+
 df_status df_simplify(df_graph *g)
 {
     df_status st = remove_identities(g);
@@ -301,6 +353,10 @@ df_status df_simplify(df_graph *g)
     for (int i = 0; i < g->n_nodes && st == DF_OK; i++) {
         if (!g->nodes[i].dead && g->nodes[i].op == DF_OP_MUL && g->nodes[i].n_in == 2)
             st = fuse_gated_activation(g, i);
+    }
+    for (int i = 0; i < g->n_nodes && st == DF_OK; i++) {
+        if (!g->nodes[i].dead && g->nodes[i].op == DF_OP_TRANSPOSE)
+            st = fuse_channel_shuffle(g, i);
     }
     for (int i = 0; i < g->n_nodes && st == DF_OK; i++) {
         if (g->nodes[i].dead)

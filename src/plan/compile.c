@@ -404,6 +404,22 @@ static df_status compile_step(const df_graph *g, const df_node *n, df_step *s)
         }
         return DF_OK;
     }
+    case DF_OP_CHANNEL_SHUFFLE: {
+        /* per outer index, a [group][C / group] -> [C / group][group] transpose
+         * of blocks of inner elements */
+        const int axis = (int)norm_axis(df_attr_int(n, "axis", 1), x->rank);
+        const int64_t group = df_attr_int(n, "group", 1);
+        s->rank = 4;
+        s->in_dims[0] = prod(x->dims, 0, axis);
+        s->in_dims[1] = group;
+        s->in_dims[2] = x->dims[axis] / group;
+        s->in_dims[3] = prod(x->dims, axis + 1, x->rank);
+        s->perm[0] = 0;
+        s->perm[1] = 2;
+        s->perm[2] = 1;
+        s->perm[3] = 3;
+        return DF_OK;
+    }
     case DF_OP_SLICE: return compile_slice(g, n, s);
     case DF_OP_GATHER: {
         const df_value *idx = in_value(g, n, 1);

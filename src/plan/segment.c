@@ -221,6 +221,18 @@ static int row_local(const df_program *p, const df_step *s)
                 return 0;
         }
         return 1;
+    case DF_OP_SLICE: {
+        /* a slice of the channels only: each output row from its input row */
+        const df_value *x = &g->values[n->in[0]];
+        if (!nhwc4(x) || s->rank != 4 || s->steps[3] != 1)
+            return 0;
+        for (int d = 0; d < 3; d++)
+            if (s->starts[d] != 0 || s->steps[d] != 1 || x->dims[d] != y->dims[d])
+                return 0;
+        return 1;
+    }
+    case DF_OP_CHANNEL_SHUFFLE:
+        return df_attr_int(n, "axis", 1) == 3 && nhwc4(&g->values[n->in[0]]);
     case DF_OP_CONCAT:
         if (df_attr_int(n, "axis", 1) != 3 || n->n_in > DF_SEG_MAX_INPUTS)
             return 0;
