@@ -314,6 +314,25 @@ static void run_binary(df_exec *e, const df_step *s, const float *a, const float
     pthreadpool_parallelize_1d(e->pool, run_binary_chunk, &bt, (size_t)bt.chunks, e->pool_flags);
 }
 
+/* ---- unfused BatchNormalization: pixels split across threads ------------- */
+
+typedef struct scale_task {
+    const df_step *s;
+    const float *x;
+    float *y;
+    int64_t chunks;
+} scale_task;
+
+static void run_scale_chunk(void *arg, size_t t)
+{
+    const scale_task *st = arg;
+    const df_step *s = st->s;
+    const int64_t o0 = s->outer * (int64_t)t / st->chunks, o1 = s->outer * ((int64_t)t + 1) / st->chunks;
+    const size_t at = (size_t)(o0 * s->inner);
+    s->scale_shift(st->x + at, st->y + at, s->scale, s->shift, o1 - o0, s->inner, s->act, s->alpha,
+                   s->beta);
+}
+
 /* ---- ChannelShuffle: pixels split across threads ------------------------- */
 
 typedef struct shuffle_task {
@@ -374,9 +393,13 @@ static df_status run_step(df_exec *e, int i)
     case DF_OP_GLOBALMAXPOOL:
         s->kern->global_pool(in0, out, s->outer, s->axis_n, s->inner, s->op == DF_OP_GLOBALMAXPOOL);
         return DF_OK;
-    case DF_OP_BATCHNORM:
-        s->scale_shift(in0, out, s->scale, s->shift, s->outer, s->inner, s->act, s->alpha, s->beta);
+    case DF_OP_BATCHNORM: {
+        scale_task sc = {s, in0, out, 1};
+        if (e->threads > 1 && s->outer * s->inner >= 16384)
+            sc.chunks = s->outer < 4 * e->threads ? s->outer : 4 * e->threads;
+        pthreadpool_parallelize_1d(e->pool, run_scale_chunk, &sc, (size_t)sc.chunks, e->pool_flags);
         return DF_OK;
+    }
     case DF_OP_RELU: case DF_OP_SIGMOID: case DF_OP_TANH: case DF_OP_HARDSWISH:
     case DF_OP_NEG: case DF_OP_SQRT: case DF_OP_EXP: case DF_OP_ABS: case DF_OP_LEAKYRELU:
     case DF_OP_HARDSIGMOID: case DF_OP_CLIP: case DF_OP_SILU: {

@@ -1,5 +1,6 @@
 /* Graph simplification after shape inference:
- *   - Identity and Dropout (inference) disappear: their consumers read the input;
+ *   - Identity, Dropout (inference) and Pad by zero disappear: their consumers
+ *     read the input;
  *   - BatchNormalization after a Conv is folded into the Conv's weights and bias;
  *   - a residual Add of a Conv's output and an earlier value becomes the Conv's
  *     residual input, added in the Conv's output loop;
@@ -54,11 +55,34 @@ static df_status append_fused_type(df_node *n, const char *what)
     return DF_OK;
 }
 
+/* A Pad whose pads are all zero (PyTorch exports one before some average
+ * pools) copies its input: the mode and the constant value never show. */
+static int is_noop_pad(const df_graph *g, const df_node *n)
+{
+    if (n->op != DF_OP_PAD)
+        return 0;
+    const int64_t *pads = NULL;
+    int64_t count = df_attr_ints(n, "pads", &pads); /* before opset 11 */
+    if (n->n_in >= 2 && n->in[1] >= 0) {
+        const df_value *p = &g->values[n->in[1]];
+        if (!p->data || p->dtype != DF_DT_I64)
+            return 0;
+        pads = p->data;
+        count = df_value_numel(p);
+    }
+    if (count <= 0 || !pads || (n->n_in >= 4 && n->in[3] >= 0)) /* axes: opset 18 */
+        return 0;
+    for (int64_t k = 0; k < count; k++)
+        if (pads[k] != 0)
+            return 0;
+    return 1;
+}
+
 static df_status remove_identities(df_graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         df_node *n = &g->nodes[i];
-        if (n->dead || (n->op != DF_OP_IDENTITY && n->op != DF_OP_DROPOUT))
+        if (n->dead || (n->op != DF_OP_IDENTITY && n->op != DF_OP_DROPOUT && !is_noop_pad(g, n)))
             continue;
         int from = n->out[0], to = n->in[0];
         /* A graph output keeps its name, so it keeps its node (a copy) when the
