@@ -184,8 +184,36 @@ static void test_model(const char *path)
     int n = 0;
     CHECK(df_plan_candidates(p, 1, &cm, &c, &n) == DF_OK, "candidates: %s", df_last_error());
     df_plan_spec best;
-    CHECK(df_plan_best(p, c, n, &best) == DF_OK, "best plan: %s", df_last_error());
+    CHECK(df_plan_best(p, c, n, 0.0, &best) == DF_OK, "best plan: %s", df_last_error());
     double best_cost = plan_cost(c, n, &best, p->n_steps);
+
+    /* with the risk margin: the plan of least cost once every segment's cost
+     * is scaled by (1 + margin), so the same as the plain plan of scaled costs */
+    {
+        df_plan_candidate *scaled = malloc((size_t)(n ? n : 1) * sizeof *scaled);
+        df_plan_spec with_margin, of_scaled;
+        for (int k = 0; k < n && scaled; k++) {
+            scaled[k] = c[k];
+            if (c[k].band)
+                scaled[k].predicted_us *= 1.0 + DF_PLAN_MARGIN;
+        }
+        CHECK(scaled && df_plan_best(p, c, n, DF_PLAN_MARGIN, &with_margin) == DF_OK &&
+                  df_plan_best(p, scaled, n, 0.0, &of_scaled) == DF_OK,
+              "plans with a margin: %s", df_last_error());
+        if (scaled) {
+            int same = with_margin.n == of_scaled.n &&
+                       memcmp(with_margin.units, of_scaled.units,
+                              (size_t)with_margin.n * sizeof *with_margin.units) == 0;
+            CHECK(same, "%s: the plan with margin %.2f differs from the plan of scaled costs", path,
+                  DF_PLAN_MARGIN);
+            CHECK(plan_cost(scaled, n, &with_margin, p->n_steps) <=
+                      plan_cost(scaled, n, &best, p->n_steps) * (1 + 1e-9),
+                  "%s: the margin's plan costs more, margin included, than the plain best", path);
+            df_plan_spec_free(&with_margin);
+            df_plan_spec_free(&of_scaled);
+        }
+        free(scaled);
+    }
 
     df_plan_spec spec = {0, calloc((size_t)p->n_steps + 1, sizeof(df_plan_unit))};
     int worse = 0;

@@ -75,7 +75,8 @@ df_status df_plan_candidates(df_program *p, int threads, const df_cost_model *cm
     return DF_OK;
 }
 
-df_status df_plan_best(const df_program *p, const df_plan_candidate *c, int n, df_plan_spec *spec)
+df_status df_plan_best(const df_program *p, const df_plan_candidate *c, int n, double margin,
+                       df_plan_spec *spec)
 {
     int steps = p->n_steps;
     double *best = malloc(((size_t)steps + 1) * sizeof *best);
@@ -100,7 +101,7 @@ df_status df_plan_best(const df_program *p, const df_plan_candidate *c, int n, d
         int relaxed_layer = 0;
         for (; k < n && c[k].first == i; k++) {
             int end = c[k].last + 1;
-            double cost = best[i] + c[k].predicted_us;
+            double cost = best[i] + c[k].predicted_us * (c[k].band ? 1.0 + margin : 1.0);
             if (cost < best[end]) {
                 best[end] = cost;
                 from[end] = k;

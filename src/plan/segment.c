@@ -640,7 +640,7 @@ static df_status plan_by_cost(df_program *p, const df_cost_model *cm, int thread
     if (st != DF_OK)
         return st;
     df_plan_spec spec;
-    st = df_plan_best(p, c, n, &spec);
+    st = df_plan_best(p, c, n, DF_PLAN_MARGIN, &spec);
     free(c);
     if (st == DF_OK)
         st = plan_explicit(p, &spec, threads);

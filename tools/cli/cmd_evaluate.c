@@ -73,10 +73,10 @@ static double kendall_tau(const double *a, const double *b, int n)
     return denom > 0 ? (concordant - discordant) / denom : NAN;
 }
 
-static char *plan_text(const df_program *p, const df_plan_candidate *c, int n)
+static char *plan_text(const df_program *p, const df_plan_candidate *c, int n, double margin)
 {
     df_plan_spec spec;
-    if (df_plan_best(p, c, n, &spec) != DF_OK)
+    if (df_plan_best(p, c, n, margin, &spec) != DF_OK)
         return NULL;
     int need = df_plan_spec_format(&spec, NULL, 0);
     char *t = malloc((size_t)need + 1);
@@ -177,7 +177,8 @@ static int evaluate(const char *path, df_options opt, int runs, int rounds, cons
     df_model *layer = NULL, *heur = NULL;
     df_plan_candidate *cl = NULL, *ca = NULL;
     double *measured = NULL, *again = NULL;
-    char *plans[5] = {NULL, NULL, NULL, NULL, NULL};
+    enum { N_PLANS = 6 };
+    char *plans[N_PLANS] = {NULL, NULL, NULL, NULL, NULL, NULL};
     int nl = 0, na = 0, rc = CLI_EXIT_ERROR;
     if (df_model_open_memory(bytes, e.size, path, &lopt, &layer) != DF_OK) {
         rc = cli_library_error();
@@ -195,13 +196,14 @@ static int evaluate(const char *path, df_options opt, int runs, int rounds, cons
         rc = cli_library_error();
         goto done;
     }
-    plans[0] = plan_text(p, cl, nl);
+    plans[0] = plan_text(p, cl, nl, DF_PLAN_MARGIN);
     t_plan = cli_now_ms() - t_plan;
     if (df_plan_candidates(p, stats.threads, &analytic, &ca, &na) != DF_OK || na != nl) {
         rc = cli_error("candidates differ between cost models");
         goto done;
     }
-    plans[1] = plan_text(p, ca, na);
+    plans[1] = plan_text(p, ca, na, DF_PLAN_MARGIN);
+    plans[5] = plan_text(p, cl, nl, 0.0);
     df_options hopt = e.opt;
     hopt.planner = DF_PLANNER_HEURISTIC;
     if (df_model_open_memory(bytes, e.size, path, &hopt, &heur) != DF_OK) {
@@ -213,7 +215,7 @@ static int evaluate(const char *path, df_options opt, int runs, int rounds, cons
     plans[4] = calloc(1, 1); /* layer by layer */
     measured = calloc((size_t)nl, sizeof *measured);
     again = calloc((size_t)nl, sizeof *again);
-    if (!plans[0] || !plans[1] || !plans[2] || !plans[4] || !measured || !again) {
+    if (!plans[0] || !plans[1] || !plans[2] || !plans[4] || !plans[5] || !measured || !again) {
         rc = cli_error("out of memory");
         goto done;
     }
@@ -293,16 +295,18 @@ static int evaluate(const char *path, df_options opt, int runs, int rounds, cons
     memcpy(cm, cl, (size_t)nl * sizeof *cm);
     for (int k = 0; k < nl; k++)
         cm[k].predicted_us = measured[k] > 0 ? measured[k] : 1e30;
-    plans[3] = plan_text(p, cm, nl);
+    plans[3] = plan_text(p, cm, nl, 0.0);
     free(cm);
 
     /* end to end, side by side */
-    static const char *names[5] = {"learned", "analytic", "heuristic", "best", "layer"};
-    double lat[5][64];
+    /* learned_plain: the learned model's plan without the risk margin */
+    static const char *names[N_PLANS] = {"learned", "analytic", "heuristic", "best", "layer",
+                                         "learned_plain"};
+    double lat[N_PLANS][64];
     if (rounds > 64)
         rounds = 64;
     for (int r = 0; r < rounds; r++)
-        for (int k = 0; k < 5; k++) {
+        for (int k = 0; k < N_PLANS; k++) {
             measured_plan mp;
             if (!plans[k] || measure_plan(bytes, e.size, path, &e.opt, plans[k], runs, &mp, err,
                                           sizeof err) != 0) {
@@ -315,8 +319,8 @@ static int evaluate(const char *path, df_options opt, int runs, int rounds, cons
     /* the reference is the fastest plan found: the best of the space by its
      * units' times usually, but a unit's time depends a little on its
      * neighbours, so any plan measured end to end may beat it */
-    double med[5], fastest = INFINITY;
-    for (int k = 0; k < 5; k++) {
+    double med[N_PLANS], fastest = INFINITY;
+    for (int k = 0; k < N_PLANS; k++) {
         med[k] = median_of(lat[k], rounds);
         fastest = fmin(fastest, med[k]);
     }
@@ -339,7 +343,7 @@ static int evaluate(const char *path, df_options opt, int runs, int rounds, cons
     json_errors("analytic_segments", ca, measured, na, 1);
     printf("}, \"tau\": {\"learned\": %.3f, \"analytic\": %.3f, \"groups\": %d}, \"plans\": {",
            tau_l, tau_a, groups_l);
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < N_PLANS; k++) {
         printf("%s\"%s\": {\"median_us\": %.1f, \"regret_pct\": %.2f, \"plan\": ", k ? ", " : "",
                names[k], med[k], 100.0 * (med[k] / fastest - 1.0));
         cli_json_string(stdout, plans[k]);
@@ -348,7 +352,7 @@ static int evaluate(const char *path, df_options opt, int runs, int rounds, cons
     printf("}}\n");
     rc = CLI_EXIT_OK;
 done:
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < N_PLANS; k++)
         free(plans[k]);
     free(measured);
     free(again);

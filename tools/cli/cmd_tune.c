@@ -174,7 +174,7 @@ static int tune(const char *path, df_options opt, long budget_s, int runs)
     t.opt.threads = stats.threads;
     t.source = (unsigned)stats.hash;
     if (df_plan_candidates(df_model_program(layer), stats.threads, &cm, &t.c, &t.n) != DF_OK ||
-        df_plan_best(df_model_program(layer), t.c, t.n, &first_plan) != DF_OK) {
+        df_plan_best(df_model_program(layer), t.c, t.n, DF_PLAN_MARGIN, &first_plan) != DF_OK) {
         rc = cli_library_error();
         goto done;
     }
@@ -248,7 +248,7 @@ static int tune(const char *path, df_options opt, long budget_s, int runs)
         float *f = t.c[k].f;
         t.c[k].predicted_us = t.measured[k] > 0.0 ? t.measured[k] : df_cost_predict_us(&cm, f);
     }
-    if (df_plan_best(df_model_program(layer), t.c, t.n, &tuned) != DF_OK ||
+    if (df_plan_best(df_model_program(layer), t.c, t.n, DF_PLAN_MARGIN, &tuned) != DF_OK ||
         !(tuned_text = format_spec(&tuned))) {
         rc = cli_library_error();
         goto done;
