@@ -573,6 +573,65 @@ static void test_shufflenet_chain(void)
           "producers are recounted after folding");
 }
 
+/* x -> Reshape [1,2,58,h,w] -> Transpose perm -> Reshape back -> y (a graph
+ * output); `extra` gives the transposed value a second reader. Returns the
+ * number of live nodes after shape inference and simplification. */
+static int shuffle_graph(const int64_t *perm, int extra, int *x_out, int *y_out)
+{
+    fresh(13);
+    int x = IN("x", 1, 116, 7, 5);
+    int mid = value("mid"), t = value("t"), y = value("y");
+    NODE(DF_OP_RESHAPE, "r1", L(x, I64S("s5", 1, 2, 58, 7, 5)), L(mid));
+    int k = NODE(DF_OP_TRANSPOSE, "tr", L(mid), L(t));
+    attr_ints(k, "perm", 5, perm);
+    NODE(DF_OP_RESHAPE, "r2", L(t, I64S("s4", 1, 116, 7, 5)), L(y));
+    if (extra)
+        NODE(DF_OP_RELU, "other", L(t), L(value("t2")));
+    G->outputs = realloc(G->outputs, sizeof(int));
+    G->outputs[0] = y;
+    G->n_outputs = 1;
+    G->values[y].graph_output = 0;
+    OK(run());
+    df_graph_count_uses(G);
+    OK(df_simplify(G));
+    int live = 0;
+    for (int i = 0; i < G->n_nodes; i++)
+        live += !G->nodes[i].dead;
+    *x_out = x;
+    *y_out = y;
+    return live;
+}
+
+static void test_channel_shuffle(void)
+{
+    int x, y;
+    int live = shuffle_graph((const int64_t[]){0, 2, 1, 3, 4}, 0, &x, &y);
+    const df_node *n = &G->nodes[G->values[y].producer];
+    CHECK(live == 1 && n->op == DF_OP_CHANNEL_SHUFFLE && n->n_in == 1 && n->in[0] == x &&
+              df_attr_int(n, "group", 0) == 2 && df_attr_int(n, "axis", 0) == 1,
+          "Reshape-Transpose-Reshape becomes ChannelShuffle (group 2) of x (%d live)", live);
+    live = shuffle_graph((const int64_t[]){0, 1, 2, 4, 3}, 0, &x, &y);
+    CHECK(live == 3, "another permutation is no shuffle (%d live)", live);
+    live = shuffle_graph((const int64_t[]){0, 2, 1, 3, 4}, 1, &x, &y);
+    CHECK(live == 4, "a transposed value read elsewhere keeps the three ops (%d live)", live);
+
+    /* a Pad by zero vanishes, a real one stays */
+    for (int real = 0; real < 2; real++) {
+        fresh(13);
+        int in = IN("in", 1, 3, 4, 4), out = value("out"), after = value("after");
+        NODE(DF_OP_PAD, "pad", L(in, real ? I64S("p", 0, 0, 1, 0, 0, 0, 0, 1)
+                                          : I64S("p", 0, 0, 0, 0, 0, 0, 0, 0)),
+             L(out));
+        NODE(DF_OP_RELU, "relu", L(out), L(after));
+        OK(run());
+        df_graph_count_uses(G);
+        OK(df_simplify(G));
+        const df_node *relu = &G->nodes[G->values[after].producer];
+        CHECK(real ? relu->in[0] == out : relu->in[0] == in,
+              real ? "a Pad by 1 stays" : "a Pad by zero vanishes: ReLU reads its input");
+    }
+}
+
 static void test_folding_ops(void)
 {
     fresh(13);
@@ -725,6 +784,7 @@ int main(void)
     test_concat_split_transpose();
     test_softmax();
     test_shufflenet_chain();
+    test_channel_shuffle();
     test_folding_ops();
     test_order();
     test_errors();
