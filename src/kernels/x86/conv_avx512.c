@@ -95,6 +95,8 @@ typedef struct tile_at {
     size_t in_c0;          /* first input channel of the group */
     const float *w_block;  /* packed weights of the oc block */
     const float *bias;     /* the block's packed biases */
+    float *out;            /* direct stores: the tile's first output pixel */
+    const float *res;      /* and its residual, or NULL */
 } tile_at;
 
 /* n_px output pixels from t->x, NV * 16 output channels, into acc[j][0..32).
@@ -103,8 +105,8 @@ typedef struct tile_at {
  * zeros. The accumulators are named variables so that the compiler keeps all
  * of them in registers; with constant n_px and NV the unused ones vanish. */
 static DF_ALWAYS_INLINE void dense_tile(const int n_px, const int NV, const int edge,
-                                        const df_conv_params *p, const dense_geom *g,
-                                        const tile_at *t, float *acc)
+                                        const int direct, const df_conv_params *p,
+                                        const dense_geom *g, const tile_at *t, float *acc)
 {
     const __m512 b0 = _mm512_loadu_ps(t->bias);
     const __m512 b1 = NV > 1 ? _mm512_loadu_ps(t->bias + 16) : b0;
@@ -172,6 +174,27 @@ static DF_ALWAYS_INLINE void dense_tile(const int n_px, const int NV, const int 
 #undef RUN
 #undef STEP
 
+    if (direct) {
+        /* a full 32-channel block with a vector activation: residual,
+         * activation and store straight from the accumulators */
+        const __m512 alpha = _mm512_set1_ps(p->act_alpha), beta = _mm512_set1_ps(p->act_beta);
+        const size_t step = (size_t)p->out_c;
+#define PUT(j)                                                                  \
+    if (n_px > j) {                                                             \
+        float *o_ = t->out + j * step;                                          \
+        if (t->res) {                                                           \
+            a##j##0 = _mm512_add_ps(a##j##0, _mm512_loadu_ps(t->res + j * step));      \
+            a##j##1 = _mm512_add_ps(a##j##1, _mm512_loadu_ps(t->res + j * step + 16)); \
+        }                                                                       \
+        _mm512_storeu_ps(o_, df_avx512_act(p->act, a##j##0, alpha, beta));      \
+        _mm512_storeu_ps(o_ + 16, df_avx512_act(p->act, a##j##1, alpha, beta)); \
+    }
+        PUT(0) PUT(1) PUT(2) PUT(3) PUT(4) PUT(5)
+        PUT(6) PUT(7) PUT(8) PUT(9) PUT(10) PUT(11)
+#undef PUT
+        return;
+    }
+
 #define SAVE(j)                                                                 \
     if (n_px > j) {                                                             \
         _mm512_storeu_ps(acc + j * OCB, a##j##0);                               \
@@ -184,21 +207,23 @@ static DF_ALWAYS_INLINE void dense_tile(const int n_px, const int NV, const int 
 }
 
 /* One compiled copy of dense_tile per tile size, width and kind. */
-static void dense_tile_any(int n_px, int nv, int edge, const df_conv_params *p,
+static void dense_tile_any(int n_px, int nv, int edge, int direct, const df_conv_params *p,
                            const dense_geom *g, const tile_at *t, float *acc)
 {
 #define SIZE(n)                                                                 \
     case n:                                                                     \
         if (nv == 2) {                                                          \
             if (edge)                                                           \
-                dense_tile(n, 2, 1, p, g, t, acc);                              \
+                dense_tile(n, 2, 1, 0, p, g, t, acc);                           \
+            else if (direct)                                                    \
+                dense_tile(n, 2, 0, 1, p, g, t, acc);                           \
             else                                                                \
-                dense_tile(n, 2, 0, p, g, t, acc);                              \
+                dense_tile(n, 2, 0, 0, p, g, t, acc);                           \
         } else {                                                                \
             if (edge)                                                           \
-                dense_tile(n, 1, 1, p, g, t, acc);                              \
+                dense_tile(n, 1, 1, 0, p, g, t, acc);                           \
             else                                                                \
-                dense_tile(n, 1, 0, p, g, t, acc);                              \
+                dense_tile(n, 1, 0, 0, p, g, t, acc);                           \
         }                                                                       \
         break
     switch (n_px) {
@@ -262,6 +287,9 @@ static void dense_block_rows(const df_conv_params *p, const dense_geom *g,
     t.w_block = g->weights + ((size_t)group * g->oc16 + (size_t)oc_first) * g->k;
     int x_lo, x_hi;
     interior_columns(p, &x_lo, &x_hi);
+    /* a whole 32-channel block whose activation has a vector form is
+     * finished in registers; the others go through acc */
+    const int direct = nv == 2 && n_valid == OCB && df_avx512_act_is_vector(p->act);
 
     /* Tiles as even as possible: a row of 56 is 12,11,11,11,11, not four
      * 12s and an 8, so no tile runs with a poor FMA-to-load ratio. */
@@ -277,12 +305,20 @@ static void dense_block_rows(const df_conv_params *p, const dense_geom *g,
         for (int i = 0; i < n_tiles; i++) {
             const int n_px = base + (i < wider);
             const int edge = t.x < x_lo || t.x + n_px > x_hi;
-            if (n_px == MR && nv == 2 && !edge)
-                dense_tile(MR, 2, 0, p, g, &t, acc);
-            else
-                dense_tile_any(n_px, nv, edge, p, g, &t, acc);
             const size_t o = (size_t)p->out_c * t.x;
-            store_tile(p, acc, n_px, out + o, res ? res + o : NULL, n_valid);
+            t.out = out + o;
+            t.res = res ? res + o : NULL;
+            if (n_px == MR && direct && !edge) {
+                dense_tile(MR, 2, 0, 1, p, g, &t, acc);
+            } else if (!edge && direct) {
+                dense_tile_any(n_px, nv, edge, 1, p, g, &t, acc);
+            } else {
+                if (n_px == MR && nv == 2 && !edge)
+                    dense_tile(MR, 2, 0, 0, p, g, &t, acc);
+                else
+                    dense_tile_any(n_px, nv, edge, 0, p, g, &t, acc);
+                store_tile(p, acc, n_px, t.out, t.res, n_valid);
+            }
             t.x += n_px;
         }
     }
