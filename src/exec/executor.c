@@ -196,182 +196,6 @@ static void run_rows(df_exec *e, const df_step *s)
                                (size_t)s->batch * (size_t)bt.bands * (size_t)bt.parts, e->pool_flags);
 }
 
-/* ---- Gemm: columns of Y split across threads ---------------------------- */
-
-typedef struct gemm_task {
-    const df_step *s;
-    const float *a, *b, *c;
-    float *y;
-    int64_t lda, ldb, parts;
-} gemm_task;
-
-static void run_gemm_part(void *arg, size_t t)
-{
-    const gemm_task *gt = arg;
-    const df_step *s = gt->s;
-    const int64_t n0 = s->n * (int64_t)t / gt->parts, n1 = s->n * ((int64_t)t + 1) / gt->parts;
-    const float *b = s->trans_b ? gt->b + n0 * gt->ldb : gt->b + n0;
-    const float *c = gt->c ? gt->c + n0 * s->a_strides[1] : NULL;
-    s->kern->gemm(s->m, n1 - n0, s->k, s->alpha, gt->a, gt->lda, s->trans_a, b, gt->ldb,
-                  s->trans_b, gt->c ? s->beta : 0.0f, c, s->a_strides[0], s->a_strides[1],
-                  gt->y + n0, s->n);
-}
-
-/* ---- Concat and Split: the outer dimension split across threads ---------- */
-
-typedef struct join_task {
-    const df_step *s;
-    int n;                /* parts */
-    const void *const *in;
-    void *const *out;
-    size_t elem;
-    int64_t total, chunks; /* sum of the part sizes; tasks */
-} join_task;
-
-static void run_join_chunk(void *arg, size_t t)
-{
-    const join_task *jt = arg;
-    const df_step *s = jt->s;
-    const int64_t o0 = s->outer * (int64_t)t / jt->chunks, o1 = s->outer * ((int64_t)t + 1) / jt->chunks;
-    const void *parts_in[jt->n > 0 ? jt->n : 1];
-    void *parts_out[jt->n > 0 ? jt->n : 1];
-    const size_t whole = (size_t)(o0 * jt->total * s->inner) * jt->elem;
-    for (int k = 0; k < jt->n; k++) {
-        const size_t off = (size_t)(o0 * s->sizes[k] * s->inner) * jt->elem;
-        if (s->op == DF_OP_CONCAT)
-            parts_in[k] = (const char *)jt->in[k] + off;
-        else
-            parts_out[k] = jt->out[k] ? (char *)jt->out[k] + off : NULL;
-    }
-    if (s->op == DF_OP_CONCAT)
-        s->kern->concat(jt->n, parts_in, s->sizes, (char *)jt->out[0] + whole, jt->elem, o1 - o0,
-                        s->inner);
-    else
-        s->kern->split((const char *)jt->in[0] + whole, jt->n, parts_out, s->sizes, jt->elem,
-                       o1 - o0, s->inner);
-}
-
-/* Copies written by several threads are read back by several threads: one
- * thread alone would pull half the data from the other cores' caches. */
-static void run_join(df_exec *e, const df_step *s, int n, const void *const *in, void *const *out,
-                     size_t elem)
-{
-    join_task jt = {s, n, in, out, elem, 0, 1};
-    for (int k = 0; k < n; k++)
-        jt.total += s->sizes[k];
-    const int64_t bytes = s->outer * jt.total * s->inner * (int64_t)elem;
-    if (e->threads > 1 && bytes >= 65536)
-        jt.chunks = s->outer < 4 * e->threads ? s->outer : 4 * e->threads;
-    pthreadpool_parallelize_1d(e->pool, run_join_chunk, &jt, (size_t)jt.chunks, e->pool_flags);
-}
-
-/* ---- broadcasting binary ops on F32: lines split across threads ---------- */
-
-typedef struct binary_task {
-    const df_step *s;
-    const float *a, *b;
-    char *y;
-    size_t out_elem;
-    int64_t lines, chunks;
-} binary_task;
-
-static void run_binary_chunk(void *arg, size_t t)
-{
-    const binary_task *bt = arg;
-    const df_step *s = bt->s;
-    const int r = s->rank - 1; /* dimensions above the line */
-    const int64_t n = s->out_dims[r], sa = s->a_strides[r], sb = s->b_strides[r];
-    const int64_t l0 = bt->lines * (int64_t)t / bt->chunks, l1 = bt->lines * ((int64_t)t + 1) / bt->chunks;
-    int64_t idx[DF_MAX_RANK], rest = l0, off_a = 0, off_b = 0;
-    for (int d = r - 1; d >= 0; d--) {
-        idx[d] = rest % s->out_dims[d];
-        rest /= s->out_dims[d];
-        off_a += idx[d] * s->a_strides[d];
-        off_b += idx[d] * s->b_strides[d];
-    }
-    for (int64_t l = l0; l < l1; l++) {
-        s->binary_line(s->op, bt->a + off_a, sa, bt->b + off_b, sb, bt->y + (size_t)(l * n) * bt->out_elem, n);
-        /* next line: an odometer over the outer dimensions */
-        for (int d = r - 1; d >= 0; d--) {
-            off_a += s->a_strides[d];
-            off_b += s->b_strides[d];
-            if (++idx[d] < s->out_dims[d])
-                break;
-            off_a -= idx[d] * s->a_strides[d];
-            off_b -= idx[d] * s->b_strides[d];
-            idx[d] = 0;
-        }
-    }
-}
-
-static void run_binary(df_exec *e, const df_step *s, const float *a, const float *b, void *y)
-{
-    binary_task bt = {s, a, b, y, s->op == DF_OP_EQUAL ? 1 : sizeof(float), 1, 1};
-    for (int d = 0; d < s->rank - 1; d++)
-        bt.lines *= s->out_dims[d];
-    if (e->threads > 1 && bt.lines * s->out_dims[s->rank - 1] >= 16384)
-        bt.chunks = bt.lines < 4 * e->threads ? bt.lines : 4 * e->threads;
-    pthreadpool_parallelize_1d(e->pool, run_binary_chunk, &bt, (size_t)bt.chunks, e->pool_flags);
-}
-
-/* ---- unfused BatchNormalization: pixels split across threads ------------- */
-
-typedef struct scale_task {
-    const df_step *s;
-    const float *x;
-    float *y;
-    int64_t chunks;
-} scale_task;
-
-static void run_scale_chunk(void *arg, size_t t)
-{
-    const scale_task *st = arg;
-    const df_step *s = st->s;
-    const int64_t o0 = s->outer * (int64_t)t / st->chunks, o1 = s->outer * ((int64_t)t + 1) / st->chunks;
-    const size_t at = (size_t)(o0 * s->inner);
-    s->scale_shift(st->x + at, st->y + at, s->scale, s->shift, o1 - o0, s->inner, s->act, s->alpha,
-                   s->beta);
-}
-
-/* ---- ChannelShuffle: pixels split across threads ------------------------- */
-
-typedef struct shuffle_task {
-    const df_step *s;
-    const float *x;
-    float *y;
-    int64_t chunks;
-} shuffle_task;
-
-static void run_shuffle_chunk(void *arg, size_t t)
-{
-    const shuffle_task *st = arg;
-    const int64_t *d = st->s->in_dims;
-    const int64_t o0 = d[0] * (int64_t)t / st->chunks, o1 = d[0] * ((int64_t)t + 1) / st->chunks;
-    const size_t per = (size_t)(d[1] * d[2] * d[3]);
-    const int64_t dims[4] = {o1 - o0, d[1], d[2], d[3]};
-    st->s->kern->transpose(st->x + (size_t)o0 * per, st->y + (size_t)o0 * per, sizeof(float), 4,
-                           dims, st->s->perm);
-}
-
-/* ---- elementwise unary: split into chunks -------------------------------- */
-
-typedef struct unary_task {
-    void (*fn)(df_op op, const float *x, float *y, int64_t n, float a, float b);
-    df_op op;
-    const float *x;
-    float *y;
-    int64_t n, chunk;
-    float a, b;
-} unary_task;
-
-static void run_unary_chunk(void *arg, size_t t)
-{
-    const unary_task *u = arg;
-    int64_t begin = (int64_t)t * u->chunk;
-    int64_t len = begin + u->chunk < u->n ? u->chunk : u->n - begin;
-    u->fn(u->op, u->x + begin, u->y + begin, len, u->a, u->b);
-}
-
 static df_status run_step(df_exec *e, int i)
 {
     const df_program *p = e->program;
@@ -393,26 +217,18 @@ static df_status run_step(df_exec *e, int i)
     case DF_OP_GLOBALMAXPOOL:
         s->kern->global_pool(in0, out, s->outer, s->axis_n, s->inner, s->op == DF_OP_GLOBALMAXPOOL);
         return DF_OK;
-    case DF_OP_BATCHNORM: {
-        scale_task sc = {s, in0, out, 1};
-        if (e->threads > 1 && s->outer * s->inner >= 16384)
-            sc.chunks = s->outer < 4 * e->threads ? s->outer : 4 * e->threads;
-        pthreadpool_parallelize_1d(e->pool, run_scale_chunk, &sc, (size_t)sc.chunks, e->pool_flags);
+    case DF_OP_BATCHNORM:
+        df_exec_scale_shift(e, s, in0, out);
         return DF_OK;
-    }
     case DF_OP_RELU: case DF_OP_SIGMOID: case DF_OP_TANH: case DF_OP_HARDSWISH:
     case DF_OP_NEG: case DF_OP_SQRT: case DF_OP_EXP: case DF_OP_ABS: case DF_OP_LEAKYRELU:
-    case DF_OP_HARDSIGMOID: case DF_OP_CLIP: case DF_OP_SILU: {
-        unary_task u = {s->unary, s->op, in0, out, df_value_numel(y), 0, s->alpha, s->beta};
-        int chunks = e->threads > 1 && u.n >= 16384 ? 4 * e->threads : 1;
-        u.chunk = (u.n + chunks - 1) / chunks;
-        pthreadpool_parallelize_1d(e->pool, run_unary_chunk, &u, (size_t)((u.n + u.chunk - 1) / u.chunk), e->pool_flags);
+    case DF_OP_HARDSIGMOID: case DF_OP_CLIP: case DF_OP_SILU:
+        df_exec_unary(e, s, in0, out, df_value_numel(y));
         return DF_OK;
-    }
     case DF_OP_ADD: case DF_OP_SUB: case DF_OP_MUL: case DF_OP_DIV: case DF_OP_POW:
     case DF_OP_EQUAL:
         if (x->dtype == DF_DT_F32 && df_value_numel(y) > 0)
-            run_binary(e, s, in0, value_ptr(e, n->in[1]), out);
+            df_exec_binary(e, s, in0, value_ptr(e, n->in[1]), out);
         else
             df_binary_ref(s->op, x->dtype, in0, s->a_strides, value_ptr(e, n->in[1]), s->b_strides,
                           out, s->rank, s->out_dims);
@@ -421,14 +237,9 @@ static df_status run_step(df_exec *e, int i)
         df_broadcast_copy(in0, s->a_strides, out, df_dtype_size(x->dtype), s->rank, s->out_dims);
         return DF_OK;
     case DF_OP_GEMM: {
-        const df_value *c = n->n_in > 2 && n->in[2] >= 0 ? &g->values[n->in[2]] : NULL;
-        /* A classifier's Gemm reads megabytes of weights for one row of
-         * A: each thread streams its share of the columns. */
-        gemm_task gt = {s, in0, value_ptr(e, n->in[1]), c ? value_ptr(e, n->in[2]) : NULL, out,
-                        x->dims[1], g->values[n->in[1]].dims[1], 1};
-        if (e->threads > 1 && s->n >= 64 * e->threads && s->m * s->n * s->k >= (1 << 18))
-            gt.parts = e->threads;
-        pthreadpool_parallelize_1d(e->pool, run_gemm_part, &gt, (size_t)gt.parts, e->pool_flags);
+        const int has_c = n->n_in > 2 && n->in[2] >= 0;
+        df_exec_gemm(e, s, in0, x->dims[1], value_ptr(e, n->in[1]), g->values[n->in[1]].dims[1],
+                     has_c ? value_ptr(e, n->in[2]) : NULL, out);
         return DF_OK;
     }
     case DF_OP_MATMUL: {
@@ -453,7 +264,7 @@ static df_status run_step(df_exec *e, int i)
         for (int k = 0; k < n->n_in; k++)
             parts[k] = value_ptr(e, n->in[k]);
         void *whole[1] = {out};
-        run_join(e, s, n->n_in, parts, whole, df_dtype_size(y->dtype));
+        df_exec_join(e, s, n->n_in, parts, whole, df_dtype_size(y->dtype));
         return DF_OK;
     }
     case DF_OP_SPLIT: {
@@ -461,16 +272,12 @@ static df_status run_step(df_exec *e, int i)
         for (int k = 0; k < n->n_out; k++)
             parts[k] = n->out[k] >= 0 ? value_ptr(e, n->out[k]) : NULL;
         const void *whole[1] = {in0};
-        run_join(e, s, n->n_out, whole, parts, df_dtype_size(x->dtype));
+        df_exec_join(e, s, n->n_out, whole, parts, df_dtype_size(x->dtype));
         return DF_OK;
     }
-    case DF_OP_CHANNEL_SHUFFLE: {
-        shuffle_task sh = {s, in0, out, 1};
-        if (e->threads > 1 && df_value_numel(y) >= 16384)
-            sh.chunks = s->in_dims[0] < 4 * e->threads ? s->in_dims[0] : 4 * e->threads;
-        pthreadpool_parallelize_1d(e->pool, run_shuffle_chunk, &sh, (size_t)sh.chunks, e->pool_flags);
+    case DF_OP_CHANNEL_SHUFFLE:
+        df_exec_shuffle(e, s, in0, out);
         return DF_OK;
-    }
     case DF_OP_SLICE:
         s->kern->slice(in0, out, df_dtype_size(x->dtype), s->rank, s->in_dims, s->starts, s->steps,
                        s->out_dims);

@@ -35,6 +35,18 @@ void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0,
 /* Row table of value v for one image: whole tensor. */
 float **df_exec_rows(const df_exec *e, int v, int image);
 
+/* Elementwise, copy and dense steps, shared out across the threads by rows
+ * of their data (shared_ops.c); small ones run on the calling thread. */
+void df_exec_unary(df_exec *e, const df_step *s, const float *x, float *y, int64_t n);
+void df_exec_binary(df_exec *e, const df_step *s, const float *a, const float *b, void *y);
+void df_exec_scale_shift(df_exec *e, const df_step *s, const float *x, float *y);
+void df_exec_gemm(df_exec *e, const df_step *s, const float *a, int64_t lda, const float *b,
+                  int64_t ldb, const float *c, float *y);
+/* Concat (in: the parts, out: the whole) or Split (in: the whole, out: the parts). */
+void df_exec_join(df_exec *e, const df_step *s, int n, const void *const *in, void *const *out,
+                  size_t elem);
+void df_exec_shuffle(df_exec *e, const df_step *s, const float *x, float *y);
+
 /* Inputs and outputs in graph order, float32; values are copied in and out. */
 df_status df_exec_run(df_exec *e, const float *const *inputs, float *const *outputs);
 
