@@ -21,10 +21,12 @@
  *
  * Padding: kernel rows outside the image are skipped; tiles at the left and
  * right borders point each tap that falls in the padding at a row of zeros
- * kept after the packed weights. Bias is the accumulators' start value. The
- * tile's results go through a small buffer to one epilogue loop (residual,
- * activation, store with __mmask16 channel masks), so only the K loop is
- * compiled once per tile size. */
+ * kept after the packed weights. Bias is the accumulators' start value. A
+ * tile of a whole 32-channel block with a vector activation adds the
+ * residual, activates and stores straight from the accumulators; the others
+ * (channel tails, scalar activations, edge tiles) go through a small buffer
+ * to one epilogue loop with __mmask16 channel masks, so that those variants
+ * compile only their K loop once per tile size. */
 #include <stdint.h>
 #include <string.h>
 
