@@ -35,6 +35,7 @@ typedef struct task {
     int64_t lda, ldb;      /* Gemm */
     size_t elem;           /* Concat/Split */
     int n;                 /* Concat/Split: parts */
+    int64_t whole;         /* Concat/Split: the whole's size along the axis */
     const void *const *in;
     void *const *out;
 } task;
@@ -161,7 +162,7 @@ static void join_task(void *arg, size_t i)
     share(s->outer, i, t->tasks, &o0, &o1);
     const void *parts_in[t->n > 0 ? t->n : 1];
     void *parts_out[t->n > 0 ? t->n : 1];
-    const size_t whole = (size_t)(o0 * t->count * s->inner) * t->elem;
+    const size_t whole = (size_t)(o0 * t->whole * s->inner) * t->elem;
     for (int k = 0; k < t->n; k++) {
         const size_t off = (size_t)(o0 * s->sizes[k] * s->inner) * t->elem;
         if (s->op == DF_OP_CONCAT)
@@ -182,8 +183,8 @@ void df_exec_join(df_exec *e, const df_step *s, int n, const void *const *in, vo
 {
     task t = {.s = s, .in = in, .out = out, .elem = elem, .n = n};
     for (int k = 0; k < n; k++)
-        t.count += s->sizes[k]; /* the whole's size along the axis */
-    t.tasks = tasks_for(e, s->outer, s->outer * t.count * s->inner * (int64_t)elem / 4);
+        t.whole += s->sizes[k];
+    t.tasks = tasks_for(e, s->outer, s->outer * t.whole * s->inner);
     run(e, join_task, &t);
 }
 

@@ -114,12 +114,10 @@ df_conv_part_fn df_conv_part_of(df_conv_rows_fn fn)
 
 int df_conv_part_units(df_conv_part_fn part, const df_conv_params *p)
 {
-    const int cout = p->out_c / p->groups;
     if (part == df_conv_part_avx2)
-        return p->groups * ((cout + DF_CONV_AVX2_OC_BLOCK - 1) / DF_CONV_AVX2_OC_BLOCK);
-    if (part == df_conv_part_avx512) /* oc rounded up to 16, in blocks of 32 */
-        return p->groups * (((cout + 15) / 16 * 16 + DF_CONV_AVX512_OC_BLOCK - 1) /
-                            DF_CONV_AVX512_OC_BLOCK);
+        return df_conv_avx2_blocks(p);
+    if (part == df_conv_part_avx512)
+        return df_conv_avx512_blocks(p);
     return p->out_c;
 }
 

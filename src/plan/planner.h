@@ -21,9 +21,9 @@ enum { DF_PLAN_MAX_STEPS = 10 };
  * the planner takes it: each segment's cost counts (1 + margin) times. The
  * dynamic program otherwise favours exactly the segments whose time the
  * model underestimates (the optimizer's curse), while layer by layer, the
- * alternative, is what the kernels are tuned for. 5%: about the median
- * error of the learned model on held-out segments and twice the run-to-run
- * noise of a unit. */
+ * alternative, is what the kernels are tuned for. 5% is a choice below the
+ * model's typical error, not a tuned value; docs/planner.md races the plans
+ * with and without it. */
 #define DF_PLAN_MARGIN 0.05
 
 typedef struct df_plan_candidate {

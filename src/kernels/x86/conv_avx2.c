@@ -42,6 +42,11 @@ typedef struct dense_geom {
 
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
+int df_conv_avx2_blocks(const df_conv_params *p)
+{
+    return p->groups * ceil_div(p->out_c / p->groups, OCB);
+}
+
 size_t df_conv_avx2_packed_floats(const df_conv_params *p)
 {
     const int cin = p->in_c / p->groups, cout = p->out_c / p->groups;
@@ -312,7 +317,7 @@ void df_conv_part_avx2(const df_conv_params *p, const float *const *in_rows,
     g.k_per_block = (size_t)p->k_h * p->k_w * g.cin;
     g.px_step = (size_t)p->stride_w * p->in_c;
     g.contiguous_kx = p->dil_w == 1 && p->groups == 1;
-    const size_t n_blocks = (size_t)p->groups * g.oc_blocks;
+    const size_t n_blocks = (size_t)df_conv_avx2_blocks(p);
     g.zeros = (const float *)p->packed + n_blocks * OCB * (g.k_per_block + 1);
 
     /* This part's share of the (group, oc block) pairs, in packing order. */

@@ -51,6 +51,11 @@ typedef struct dense_geom {
 static int ceil_div(int a, int b) { return (a + b - 1) / b; }
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
+int df_conv_avx512_blocks(const df_conv_params *p)
+{
+    return p->groups * ceil_div((int)round16((size_t)(p->out_c / p->groups)), OCB);
+}
+
 size_t df_conv_avx512_packed_floats(const df_conv_params *p)
 {
     const size_t cin = (size_t)(p->in_c / p->groups);
@@ -344,7 +349,7 @@ void df_conv_part_avx512(const df_conv_params *p, const float *const *in_rows,
     g.zeros = g.weights + (size_t)p->groups * g.oc16 * g.k;
 
     /* This part's share of the (group, oc block) pairs, in packing order. */
-    const int64_t n_blocks = (int64_t)p->groups * g.oc_blocks;
+    const int64_t n_blocks = df_conv_avx512_blocks(p);
     const int b0 = (int)(n_blocks * part / parts), b1 = (int)(n_blocks * (part + 1) / parts);
     if (b0 == b1)
         return;

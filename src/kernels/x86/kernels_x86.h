@@ -20,6 +20,8 @@
 
 /* Floats needed by the packed weights of p (0 on size overflow). */
 size_t df_conv_avx2_packed_floats(const df_conv_params *p);
+/* Channel blocks of p's packing (groups x oc blocks): what df_conv_part_avx2 shares out. */
+int df_conv_avx2_blocks(const df_conv_params *p);
 /* Packs p->weight and p->bias into packed (df_conv_avx2_packed_floats(p) floats). */
 void df_conv_avx2_pack(const df_conv_params *p, float *packed);
 void df_conv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
@@ -51,6 +53,8 @@ void df_dwconv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
 #define DF_CONV_AVX512_OC_BLOCK 32
 
 size_t df_conv_avx512_packed_floats(const df_conv_params *p);
+/* Channel blocks of p's packing (groups x oc blocks): what df_conv_part_avx512 shares out. */
+int df_conv_avx512_blocks(const df_conv_params *p);
 void df_conv_avx512_pack(const df_conv_params *p, float *packed);
 void df_conv_rows_avx512(const df_conv_params *p, const float *const *in_rows,
                          float *const *out_rows, const float *const *res_rows, int y0, int y1);
