@@ -172,6 +172,9 @@ typedef struct df_segment_info {
     int band_rows;             /* output rows of the last op per band */
     int strips;                /* strips of one image run by different threads */
     int lanes;                 /* threads working on the segment */
+    int shared;                /* 1: those threads split each op of each band
+                                  (an image too short for strips); 0: each
+                                  works on its own strip or images */
     size_t ring_bytes;         /* ring buffers and halo rows of one lane: the
                                   working set of a band, with the weights below */
     size_t weight_bytes;

@@ -26,6 +26,12 @@ foreach(t 1 2)
   endforeach()
 endforeach()
 
+# Three threads: shares of three in the shared segments of small images (the
+# channel blocks, or rows, of each step split three ways) and three strips.
+add_test(NAME depth_zoo_t3 COMMAND test_zoo -t 3 --schedule depth ${DF_ZOO_DIR}
+         resnet18 mobilenet_v2 efficientnet_b0)
+set_tests_properties(depth_zoo_t3 PROPERTIES FIXTURES_REQUIRED zoo TIMEOUT 1800 LABELS "zoo")
+
 # Plans chosen by dynamic programming over the analytic cost model (nominal
 # machine rates, no calibration needed): other cuts and bands than the
 # heuristic's, checked against PyTorch like every other plan.

@@ -360,7 +360,8 @@ df_status df_model_segment(const df_model *m, int index, df_segment_info *info)
     info->last_op = seg->last;
     info->band_rows = seg->band;
     info->strips = seg->strips;
-    info->lanes = seg->lanes;
+    info->lanes = seg->shared > 1 ? seg->shared : seg->lanes;
+    info->shared = seg->shared > 1;
     info->ring_bytes = seg->lane_bytes;
     info->weight_bytes = seg->weight_bytes;
     info->predicted_us = seg->predicted_us;

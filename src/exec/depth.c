@@ -4,7 +4,8 @@
  * with the same kernels the layer schedule uses, through row tables that
  * point into ring buffers, halo scratch or whole tensors. Lanes run in
  * parallel: each has its own rings, and either its own images or its own
- * strip of a single image. */
+ * strip of a single image. A shared segment has one lane, and the threads
+ * split each of its steps. */
 #include <string.h>
 
 #include "exec/executor.h"
@@ -40,7 +41,8 @@ static const float *whole(const df_exec *e, int v)
     return val->data ? val->data : (const float *)(e->arena + e->program->offsets[v]);
 }
 
-void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0, int y1)
+void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0, int y1,
+                          int part, int parts)
 {
     const df_program *p = e->program;
     const df_graph *g = p->graph;
@@ -50,6 +52,23 @@ void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0,
     const df_value *y = &g->values[n->out[0]];
     float **out = step_rows(e, s, lane, image, j);
     const int64_t w = y->dims[2], c = y->dims[3];
+
+    if (parts > 1) {
+        /* a share of a shared step: a conv's output channels when it has
+         * a block for each part, else a share of the rows */
+        if (st->op == DF_OP_CONV && st->conv_part && st->conv_units >= parts) {
+            float **in = input_rows(e, s, lane, image, n->in[0]);
+            float **res = n->residual >= 0 ? input_rows(e, s, lane, image, n->residual) : NULL;
+            st->conv_part(&st->conv, (const float *const *)in, out, (const float *const *)res, y0,
+                          y1, part, parts);
+            return;
+        }
+        const int rows = y1 - y0;
+        y1 = y0 + (int)((int64_t)rows * (part + 1) / parts);
+        y0 = y0 + (int)((int64_t)rows * part / parts);
+        if (y0 == y1)
+            return;
+    }
 
     switch (st->op) {
     case DF_OP_CONV: {
@@ -143,7 +162,28 @@ void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0,
 static void compute_rows(void *ctx, int j, int y0, int y1)
 {
     lane_ctx *l = ctx;
-    df_exec_segment_rows(l->e, l->seg, l->lane, l->image, j, y0, y1);
+    df_exec_segment_rows(l->e, l->seg, l->lane, l->image, j, y0, y1, 0, 1);
+}
+
+/* A shared segment: the walk runs here and each of its row ranges is one
+ * parallel call, a part per thread. */
+typedef struct shared_rows {
+    const lane_ctx *l;
+    int j, y0, y1, parts;
+} shared_rows;
+
+static void run_part(void *arg, size_t part)
+{
+    const shared_rows *r = arg;
+    df_exec_segment_rows(r->l->e, r->l->seg, 0, r->l->image, r->j, r->y0, r->y1, (int)part,
+                         r->parts);
+}
+
+static void compute_shared(void *ctx, int j, int y0, int y1)
+{
+    const lane_ctx *l = ctx;
+    shared_rows r = {l, j, y0, y1, l->e->program->segments[l->seg].shared};
+    pthreadpool_parallelize_1d(l->e->pool, run_part, &r, (size_t)r.parts, l->e->pool_flags);
 }
 
 typedef struct segment_task {
@@ -168,6 +208,13 @@ static void run_lane(void *arg, size_t lane)
 
 void df_exec_segment(df_exec *e, int s)
 {
+    const df_segment *seg = &e->program->segments[s];
+    if (seg->shared > 1 && e->pool) {
+        lane_ctx l = {e, s, 0, 0};
+        for (l.image = 0; l.image < seg->batch; l.image++)
+            df_segment_walk(seg, 0, compute_shared, &l);
+        return;
+    }
     segment_task t = {e, s};
-    pthreadpool_parallelize_1d(e->pool, run_lane, &t, (size_t)e->program->segments[s].lanes, e->pool_flags);
+    pthreadpool_parallelize_1d(e->pool, run_lane, &t, (size_t)seg->lanes, e->pool_flags);
 }

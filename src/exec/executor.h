@@ -30,8 +30,10 @@ void df_exec_release(df_exec *e);
 
 /* Runs segment s (depth first): all its steps, all images. */
 void df_exec_segment(df_exec *e, int s);
-/* Runs local step j of segment s on rows [y0, y1) of one image for one lane. */
-void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0, int y1);
+/* Runs local step j of segment s on rows [y0, y1) of one image for one lane:
+ * share `part` of `parts` of that work (0 of 1: all of it). */
+void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0, int y1,
+                          int part, int parts);
 /* Row table of value v for one image: whole tensor. */
 float **df_exec_rows(const df_exec *e, int v, int image);
 

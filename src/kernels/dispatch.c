@@ -109,6 +109,10 @@ df_conv_part_fn df_conv_part_of(df_conv_rows_fn fn)
         return df_conv_part_avx2;
     if (fn == df_conv_rows_avx512)
         return df_conv_part_avx512;
+    if (fn == df_dwconv_rows_avx2)
+        return df_dwconv_part_avx2;
+    if (fn == df_dwconv_rows_avx512)
+        return df_dwconv_part_avx512;
     return NULL;
 }
 
@@ -118,6 +122,10 @@ int df_conv_part_units(df_conv_part_fn part, const df_conv_params *p)
         return df_conv_avx2_blocks(p);
     if (part == df_conv_part_avx512)
         return df_conv_avx512_blocks(p);
+    if (part == df_dwconv_part_avx2)
+        return df_dwconv_avx2_blocks(p);
+    if (part == df_dwconv_part_avx512)
+        return df_dwconv_avx512_blocks(p);
     return p->out_c;
 }
 

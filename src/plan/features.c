@@ -209,9 +209,20 @@ void df_step_features(const df_program *p, int i, int threads, const df_machine 
 
 /* Largest share of step j's rows one lane computes, halo included, and the
  * halo: rows computed beyond the step's height, over its height. */
-static void lane_share(const df_segment *seg, int j, double *share, double *halo)
+static void lane_share(const df_program *p, const df_segment *seg, int j, double *share,
+                       double *halo)
 {
     const df_seg_step *st = &seg->steps[j];
+    if (seg->shared > 1) {
+        /* depth.c: a conv's channel blocks, else the band's rows */
+        const df_step *s = &p->steps[st->step];
+        const int units = s->op == DF_OP_CONV && s->conv_part && s->conv_units >= seg->shared
+                              ? s->conv_units
+                              : (seg->band < st->out_h ? seg->band : st->out_h);
+        *share = (double)((units + seg->shared - 1) / seg->shared) / units;
+        *halo = 0.0;
+        return;
+    }
     if (seg->strips <= 1) {
         int per_lane = (seg->batch + seg->lanes - 1) / seg->lanes;
         *share = (double)per_lane / seg->batch;
@@ -239,6 +250,7 @@ void df_segment_features(const df_program *p, const df_segment *seg, int threads
     int w_level = level_of(m, (double)seg->weight_bytes, share);
     const int last_h = seg->steps[seg->n - 1].out_h;
     int images_per_lane = seg->strips > 1 ? 1 : (seg->batch + seg->lanes - 1) / seg->lanes;
+    const int threads_used = seg->shared > 1 ? seg->shared : seg->lanes;
     double bands = 0.0;
     for (int s = 0; s < seg->strips; s++) {
         int lo = (int)((int64_t)last_h * s / seg->strips);
@@ -259,7 +271,7 @@ void df_segment_features(const df_program *p, const df_segment *seg, int threads
         const df_step *s = &p->steps[st->step];
         const df_value *y = &g->values[st->value];
         double lane_frac, halo;
-        lane_share(seg, j, &lane_frac, &halo);
+        lane_share(p, seg, j, &lane_frac, &halo);
         worst_share = lane_frac > worst_share ? lane_frac : worst_share;
         halo_rows += halo * st->out_h;
         need_rows += st->out_h;
@@ -282,7 +294,7 @@ void df_segment_features(const df_program *p, const df_segment *seg, int threads
         double out_b = (double)df_value_bytes(y);
         if (st->full) {
             out_bytes += out_b;
-            step_mem += move_us(m, out_b * lane_frac, level_of(m, out_b, share * threads), seg->lanes);
+            step_mem += move_us(m, out_b * lane_frac, level_of(m, out_b, share * threads), threads_used);
         } else {
             ring_bytes += out_b;
             step_mem += move_us(m, out_b * lane_frac, ring_level, 1);
@@ -302,7 +314,7 @@ void df_segment_features(const df_program *p, const df_segment *seg, int threads
                 step_mem += move_us(m, b * lane_frac, ring_level, 1);
             } else {
                 int lvl = level_of(m, b, share * threads);
-                step_mem += move_us(m, b * lane_frac, lvl, seg->lanes);
+                step_mem += move_us(m, b * lane_frac, lvl, threads_used);
                 if (!inside) {
                     in_bytes += b;
                     largest_in = b > largest_in ? b : largest_in;
@@ -316,7 +328,9 @@ void df_segment_features(const df_program *p, const df_segment *seg, int threads
         roof += step_compute > step_mem ? step_compute : step_mem;
     }
     double calls = passes * seg->n;
-    double fork = seg->lanes > 1 ? m->fork_join_us : 0.0;
+    /* lanes fork once; shared steps once per step and band */
+    double fork = seg->shared > 1 ? m->fork_join_us * calls
+                                  : (seg->lanes > 1 ? m->fork_join_us : 0.0);
 
     f[DF_F_DEPTH] = 1;
     f[DF_F_STEPS] = (float)seg->n;
@@ -337,10 +351,10 @@ void df_segment_features(const df_program *p, const df_segment *seg, int threads
     f[DF_F_MIN_CHANNELS] = (float)min_c;
     f[DF_F_BATCH] = (float)seg->batch;
     f[DF_F_THREADS] = (float)threads;
-    f[DF_F_LANES] = (float)seg->lanes;
+    f[DF_F_LANES] = (float)threads_used;
     f[DF_F_STRIPS] = (float)seg->strips;
     f[DF_F_HALO] = (float)(need_rows > 0 ? halo_rows / need_rows : 0.0);
-    f[DF_F_IMBALANCE] = (float)(worst_share * seg->lanes);
+    f[DF_F_IMBALANCE] = (float)(worst_share * threads_used);
     f[DF_F_PAD_WASTE] = (float)(conv_flops > 0 ? waste / conv_flops : 0.0);
     f[DF_F_CALLS] = (float)calls;
     put_conv_shape(&cs, f);

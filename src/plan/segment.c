@@ -9,6 +9,7 @@
 
 #include <cpuinfo.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -391,20 +392,43 @@ static size_t cache_budget(void)
     return (l2 ? l2 : 512 * 1024) / 2;
 }
 
+/* Sharing a segment's steps costs a fork and join per step and band (about
+ * 1-2 us here): it pays for steps of a few MFLOP, as in MobileNetV2's and
+ * ResNet's 14x14 and 7x7 stages, not for ShuffleNet's small 1x1 convs,
+ * slices and shuffles, which ran 1.8x slower shared than in one lane. */
+#define SHARE_MIN_STEP_FLOPS 10e6 /* per step over the whole image */
+#define SHARE_MIN_CALL_FLOPS 2.5e6 /* per step and band */
+
+static double mean_step_flops(const df_program *p, const df_segment *seg)
+{
+    double sum = 0.0;
+    for (int j = 0; j < seg->n; j++)
+        sum += (double)p->steps[seg->steps[j].step].flops;
+    return sum / seg->n / seg->batch;
+}
+
 /* How threads split a described segment: lanes of images when the batch has
- * enough, strips of one image when it is tall enough; *use = 0 when it is
- * better run layer by layer (too small to strip, so the layer schedule's
- * threads split each op instead). */
-static void choose_split(df_segment *seg, int threads, int forced, int *use)
+ * enough; strips of one image when it is tall enough that each thread has
+ * eight rows; else the threads share each step, if its steps are big enough;
+ * else strips of four rows or more. At fewer rows than that, the halo rows
+ * recomputed at the seams and a 4:3 split of 7 rows cost more than sharing.
+ * *use = 0 when it is better run layer by layer (nothing above fits). */
+static void choose_split(const df_program *p, df_segment *seg, int threads, int forced, int *use)
 {
     const int last_h = seg->steps[seg->n - 1].out_h;
     *use = 1;
     seg->strips = 1;
     seg->lanes = 1;
+    seg->shared = 1;
     if (threads <= 1)
         return;
     if (seg->batch >= threads) {
         seg->lanes = threads;
+    } else if (seg->batch == 1 && last_h >= 8 * threads) {
+        seg->strips = threads;
+        seg->lanes = threads;
+    } else if (seg->batch == 1 && mean_step_flops(p, seg) >= SHARE_MIN_STEP_FLOPS) {
+        seg->shared = threads;
     } else if (seg->batch == 1 && last_h >= 4 * threads) {
         seg->strips = threads;
         seg->lanes = threads;
@@ -416,8 +440,10 @@ static void choose_split(df_segment *seg, int threads, int forced, int *use)
 }
 
 /* Picks the band height: the tallest band whose working set (one lane's rings
- * plus the weights) fits the budget; bands of one row when none does. */
-static df_status choose_band(df_segment *seg, const df_plan_overrides *over, unsigned *rng)
+ * plus the weights) fits the budget; bands of one row when none does (for
+ * shared steps, the least band their fork and join allows). */
+static df_status choose_band(const df_program *p, df_segment *seg, const df_plan_overrides *over,
+                             unsigned *rng)
 {
     const int last_h = seg->steps[seg->n - 1].out_h;
     if (over && over->seed) {
@@ -429,11 +455,28 @@ static df_status choose_band(df_segment *seg, const df_plan_overrides *over, uns
         return size_segment(seg);
     }
     size_t budget = cache_budget();
+    /* threads sharing the steps each read their part of the weights; when
+     * that part alone passes the budget, every band reads it again, so the
+     * fewest bands do best: the whole image (these are the small ones) */
+    const size_t weights = seg->weight_bytes / (size_t)(seg->shared > 1 ? seg->shared : 1);
+    if (seg->shared > 1 && weights > budget) {
+        seg->band = last_h;
+        return size_segment(seg);
+    }
+    /* and their bands are tall enough that a step's band outweighs the
+     * fork and join around it */
+    int min_band = 1;
+    if (seg->shared > 1) {
+        min_band = (int)ceil(last_h * SHARE_MIN_CALL_FLOPS / mean_step_flops(p, seg));
+        min_band = min_band < 1 ? 1 : (min_band > last_h ? last_h : min_band);
+    }
     static const int bands[] = {16, 8, 4, 2, 1};
     for (size_t b = 0; b < sizeof bands / sizeof bands[0]; b++) {
         seg->band = bands[b] < last_h ? bands[b] : last_h;
+        if (seg->band < min_band)
+            seg->band = min_band;
         df_status st = size_segment(seg);
-        if (st != DF_OK || seg->lane_bytes + seg->weight_bytes <= budget)
+        if (st != DF_OK || seg->lane_bytes + weights <= budget)
             return st;
     }
     return DF_OK;
@@ -451,7 +494,7 @@ static df_status trial_segment(df_program *p, int first, int last, int threads, 
     if (st != DF_OK)
         return st;
     seg->batch = (int)p->graph->values[p->steps[first].node->out[0]].dims[0];
-    choose_split(seg, threads, forced, use);
+    choose_split(p, seg, threads, forced, use);
     seg->band = 1;
     return size_segment(seg);
 }
@@ -577,7 +620,7 @@ df_status df_plan_segments(df_program *p, df_schedule schedule, int threads,
         if (st == DF_OK && use && !forced && !saves_traffic(p, &seg))
             use = 0;
         if (st == DF_OK && use)
-            st = choose_band(&seg, over, &rng);
+            st = choose_band(p, &seg, over, &rng);
         if (st != DF_OK || !use) {
             free_segment(&seg);
             if (st != DF_OK)

@@ -12,6 +12,9 @@
  * strip. Work is split into lanes, one per thread: whole images when the batch
  * has enough of them, otherwise strips of one image's rows, each lane
  * recomputing the few halo rows at its strip's seams into its own scratch.
+ * An image too short for strips is shared instead: one walk, whose every step
+ * the threads split among them as the layer schedule does (output channels of
+ * a conv, rows of the rest), with one fork and join per step and band.
  *
  * The same walk sizes the rings at plan time and drives the executor, so the
  * two cannot disagree. */
@@ -49,7 +52,9 @@ typedef struct df_segment {
     df_seg_step *steps;
     int band;          /* rows of the last step per band */
     int strips;        /* strips per image: > 1 only for a single image */
-    int lanes;         /* parallel lanes (threads used) */
+    int lanes;         /* parallel lanes, each with its own rings */
+    int shared;        /* > 1: this many threads share every step of every
+                          band (output channels, or rows), one lane's rings */
     int batch;
     size_t lane_bytes; /* ring and halo storage of one lane */
     size_t scratch_offset; /* of lanes * lane_bytes in the arena (memplan) */

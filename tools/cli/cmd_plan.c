@@ -110,10 +110,15 @@ static void print_text(const char *path, const df_model *model, const measured_p
         cli_format_bytes(weights, sizeof weights, (double)seg.weight_bytes);
         format_us(pred, sizeof pred, seg.predicted_us, predicted);
         format_us(meas, sizeof meas, mp ? mp->op_us[i] : 0.0, mp != NULL);
-        printf("%-6s %s %s segment %d: ops %d-%d, band %d rows, %d strip%s, %d thread%s, rings %s "
-               "+ weights %s: fits %s\n", "", pred, meas, op.segment, seg.first_op, seg.last_op,
-               seg.band_rows, seg.strips, seg.strips == 1 ? "" : "s", seg.lanes,
-               seg.lanes == 1 ? "" : "s", ring, weights, cache_level(working, l1, l2, l3));
+        char split[64];
+        if (seg.shared)
+            snprintf(split, sizeof split, "%d threads sharing each op", seg.lanes);
+        else
+            snprintf(split, sizeof split, "%d strip%s, %d thread%s", seg.strips,
+                     seg.strips == 1 ? "" : "s", seg.lanes, seg.lanes == 1 ? "" : "s");
+        printf("%-6s %s %s segment %d: ops %d-%d, band %d rows, %s, rings %s + weights %s: "
+               "fits %s\n", "", pred, meas, op.segment, seg.first_op, seg.last_op, seg.band_rows,
+               split, ring, weights, cache_level(working, l1, l2, l3));
         for (int k = seg.first_op; k <= seg.last_op; k++) {
             if (df_model_op(model, k, &op) != DF_OK)
                 break;
@@ -167,9 +172,10 @@ static void print_json(const char *path, const df_model *model, const measured_p
         if (df_model_segment(model, s, &seg) != DF_OK)
             break;
         printf("%s{\"first_op\": %d, \"last_op\": %d, \"band_rows\": %d, \"strips\": %d, "
-               "\"threads\": %d, \"ring_bytes\": %zu, \"weight_bytes\": %zu, \"predicted_us\": %.3f",
+               "\"threads\": %d, \"shared\": %s, \"ring_bytes\": %zu, \"weight_bytes\": %zu, "
+               "\"predicted_us\": %.3f",
                s ? ", " : "", seg.first_op, seg.last_op, seg.band_rows, seg.strips, seg.lanes,
-               seg.ring_bytes, seg.weight_bytes, seg.predicted_us);
+               seg.shared ? "true" : "false", seg.ring_bytes, seg.weight_bytes, seg.predicted_us);
         if (mp)
             printf(", \"measured_us\": %.3f", mp->op_us[seg.first_op]);
         printf("}");

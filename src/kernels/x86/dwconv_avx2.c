@@ -166,9 +166,15 @@ static DF_ALWAYS_INLINE void dw_row_run(const int masked, const dw_row *r, int x
         dw_pixel(masked, r, x);
 }
 
-void df_dwconv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
-                         float *const *out_rows, const float *const *res_rows, int y0, int y1)
+int df_dwconv_avx2_blocks(const df_conv_params *p) { return (p->in_c + 8 - 1) / 8; }
+
+void df_dwconv_part_avx2(const df_conv_params *p, const float *const *in_rows,
+                         float *const *out_rows, const float *const *res_rows, int y0, int y1,
+                         int part, int parts)
 {
+    /* this part's share of the 8-channel blocks */
+    const int64_t blocks = df_dwconv_avx2_blocks(p);
+    const int c_lo = (int)(blocks * part / parts) * 8, c_hi = (int)(blocks * (part + 1) / parts) * 8;
     const float *packed = p->packed;
     const size_t c8 = round_up8(p->in_c);
 
@@ -189,7 +195,7 @@ void df_dwconv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
         r.iy0 = y * p->stride_h - p->pad_top;
         df_avx2_valid_taps(r.iy0, p->dil_h, p->k_h, p->in_h, &r.ky_lo, &r.ky_hi);
         r.c8 = c8;
-        for (int c0 = 0; c0 < p->in_c; c0 += 8) {
+        for (int c0 = c_lo; c0 < c_hi && c0 < p->in_c; c0 += 8) {
             r.c0 = (size_t)c0;
             r.n_valid = p->in_c - c0 < 8 ? p->in_c - c0 : 8;
             r.mask = df_avx2_tail_mask(r.n_valid);
@@ -203,4 +209,10 @@ void df_dwconv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
                 dw_row_run(1, &r, x_lo, x_hi);
         }
     }
+}
+
+void df_dwconv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
+                         float *const *out_rows, const float *const *res_rows, int y0, int y1)
+{
+    df_dwconv_part_avx2(p, in_rows, out_rows, res_rows, y0, y1, 0, 1);
 }

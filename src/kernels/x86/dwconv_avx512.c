@@ -189,9 +189,15 @@ static DF_ALWAYS_INLINE void dw_row_run(const int masked, const dw_row *r, int x
         dw_pixel(masked, r, x);
 }
 
-void df_dwconv_rows_avx512(const df_conv_params *p, const float *const *in_rows,
-                           float *const *out_rows, const float *const *res_rows, int y0, int y1)
+int df_dwconv_avx512_blocks(const df_conv_params *p) { return (p->in_c + 16 - 1) / 16; }
+
+void df_dwconv_part_avx512(const df_conv_params *p, const float *const *in_rows,
+                           float *const *out_rows, const float *const *res_rows, int y0, int y1,
+                           int part, int parts)
 {
+    /* this part's share of the 16-channel blocks */
+    const int64_t blocks = df_dwconv_avx512_blocks(p);
+    const int c_lo = (int)(blocks * part / parts) * 16, c_hi = (int)(blocks * (part + 1) / parts) * 16;
     const float *packed = p->packed;
     const size_t c16 = round_up16(p->in_c);
 
@@ -212,7 +218,7 @@ void df_dwconv_rows_avx512(const df_conv_params *p, const float *const *in_rows,
         r.iy0 = y * p->stride_h - p->pad_top;
         df_avx512_valid_taps(r.iy0, p->dil_h, p->k_h, p->in_h, &r.ky_lo, &r.ky_hi);
         r.c16 = c16;
-        for (int c0 = 0; c0 < p->in_c; c0 += 16) {
+        for (int c0 = c_lo; c0 < c_hi && c0 < p->in_c; c0 += 16) {
             r.c0 = (size_t)c0;
             r.n_valid = p->in_c - c0 < 16 ? p->in_c - c0 : 16;
             r.mask = df_avx512_tail_mask(r.n_valid);
@@ -226,4 +232,10 @@ void df_dwconv_rows_avx512(const df_conv_params *p, const float *const *in_rows,
                 dw_row_run(1, &r, x_lo, x_hi);
         }
     }
+}
+
+void df_dwconv_rows_avx512(const df_conv_params *p, const float *const *in_rows,
+                           float *const *out_rows, const float *const *res_rows, int y0, int y1)
+{
+    df_dwconv_part_avx512(p, in_rows, out_rows, res_rows, y0, y1, 0, 1);
 }

@@ -38,6 +38,11 @@ size_t df_dwconv_avx2_packed_floats(const df_conv_params *p);
 void df_dwconv_avx2_pack(const df_conv_params *p, float *packed);
 void df_dwconv_rows_avx2(const df_conv_params *p, const float *const *in_rows,
                          float *const *out_rows, const float *const *res_rows, int y0, int y1);
+/* Channel blocks of 8 (the last may be partial): what df_dwconv_part_avx2 shares out. */
+int df_dwconv_avx2_blocks(const df_conv_params *p);
+void df_dwconv_part_avx2(const df_conv_params *p, const float *const *in_rows,
+                         float *const *out_rows, const float *const *res_rows, int y0, int y1,
+                         int part, int parts);
 
 /* ---- AVX-512 (F, DQ, BW, VL) versions (conv_avx512.c, dwconv_avx512.c) -----
  * Same semantics; call only when the CPU has AVX-512 F/DQ/BW/VL
@@ -67,5 +72,10 @@ size_t df_dwconv_avx512_packed_floats(const df_conv_params *p);
 void df_dwconv_avx512_pack(const df_conv_params *p, float *packed);
 void df_dwconv_rows_avx512(const df_conv_params *p, const float *const *in_rows,
                            float *const *out_rows, const float *const *res_rows, int y0, int y1);
+/* Channel blocks of 16 (the last may be partial): what df_dwconv_part_avx512 shares out. */
+int df_dwconv_avx512_blocks(const df_conv_params *p);
+void df_dwconv_part_avx512(const df_conv_params *p, const float *const *in_rows,
+                           float *const *out_rows, const float *const *res_rows, int y0, int y1,
+                           int part, int parts);
 
 #endif
