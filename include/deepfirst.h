@@ -200,7 +200,9 @@ df_status df_session_create(const df_model *model, df_session **session);
 void df_session_destroy(df_session *session);
 
 /* inputs[i] holds input i (df_model_input order), outputs[i] receives output i.
- * Buffers belong to the caller and must hold info.numel floats each. */
+ * Buffers belong to the caller and must hold info.numel floats each. Inputs
+ * are read where they are, not copied (so the arena has no room for them):
+ * they must not change while the run lasts, and are never written. */
 df_status df_session_run(df_session *session, const float *const *inputs, float *const *outputs);
 
 /* Per-op timing of the runs that follow, for profilers. */

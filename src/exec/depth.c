@@ -37,8 +37,7 @@ static float **input_rows(const df_exec *e, int s, int lane, int image, int v)
 
 static const float *whole(const df_exec *e, int v)
 {
-    const df_value *val = &e->program->graph->values[v];
-    return val->data ? val->data : (const float *)(e->arena + e->program->offsets[v]);
+    return df_exec_value(e, v);
 }
 
 void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0, int y1,
@@ -135,6 +134,20 @@ void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0,
         const int64_t dims[4] = {w, st->in_dims[1], st->in_dims[2], 1};
         for (int r = y0; r < y1; r++)
             st->kern->transpose(in[r], out[r], sizeof(float), 4, dims, st->perm);
+        return;
+    }
+    case DF_OP_TRANSPOSE: {
+        /* NCHW to NHWC (row_local in segment.c): row r from row r of each
+         * channel plane of the whole input */
+        const int64_t h = st->in_dims[2];
+        const float *in = (const float *)df_exec_value(e, n->in[0]) + (size_t)image * c * h * w;
+        for (int r = y0; r < y1; r++)
+            for (int64_t ch = 0; ch < c; ch++) {
+                const float *src = in + ((size_t)ch * h + r) * w;
+                float *dst = out[r] + ch;
+                for (int64_t x = 0; x < w; x++)
+                    dst[x * c] = src[x];
+            }
         return;
     }
     case DF_OP_CONCAT: {

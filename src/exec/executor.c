@@ -15,13 +15,20 @@
 #include <string.h>
 #include <time.h>
 
-static void *value_ptr(const df_exec *e, int v)
+void *df_exec_value(const df_exec *e, int v)
 {
-    const df_value *val = &e->program->graph->values[v];
+    const df_graph *g = e->program->graph;
+    const df_value *val = &g->values[v];
     if (val->data)
         return val->data;
+    if (e->program->offsets[v] == SIZE_MAX)
+        for (int k = 0; k < g->n_inputs; k++)
+            if (g->inputs[k] == v)
+                return (void *)e->inputs[k]; /* read only: values are written once */
     return e->arena + e->program->offsets[v];
 }
+
+static void *value_ptr(const df_exec *e, int v) { return df_exec_value(e, v); }
 
 static int is_nhwc_activation(const df_program *p, int v)
 {
@@ -354,9 +361,11 @@ df_status df_exec_run(df_exec *e, const float *const *inputs, float *const *outp
 {
     const df_program *p = e->program;
     const df_graph *g = p->graph;
+    e->inputs = (const void *const *)inputs;
     for (int k = 0; k < g->n_inputs; k++) {
         int v = g->inputs[k];
-        memcpy(value_ptr(e, v), inputs[k], df_value_bytes(&g->values[v]));
+        if (!df_input_read_in_place(g, k))
+            memcpy(value_ptr(e, v), inputs[k], df_value_bytes(&g->values[v]));
     }
     double t0 = e->profiling ? now_us() : 0.0;
     for (int i = 0; i < p->n_steps; i++) {
@@ -376,8 +385,10 @@ df_status df_exec_run(df_exec *e, const float *const *inputs, float *const *outp
             continue;
         }
         st = run_step(e, i);
-        if (st != DF_OK)
+        if (st != DF_OK) {
+            e->inputs = NULL;
             return st;
+        }
         if (e->profiling) {
             fill_profile(e, i, start - t0, now_us() - start);
         }
@@ -390,7 +401,9 @@ df_status df_exec_run(df_exec *e, const float *const *inputs, float *const *outp
     }
     for (int k = 0; k < g->n_outputs; k++) {
         int v = g->outputs[k];
-        memcpy(outputs[k], value_ptr(e, v), df_value_bytes(&g->values[v]));
+        /* memmove: an output that is an input read in place may be the same buffer */
+        memmove(outputs[k], value_ptr(e, v), df_value_bytes(&g->values[v]));
     }
+    e->inputs = NULL;
     return DF_OK;
 }

@@ -21,6 +21,7 @@ typedef struct df_exec {
     pthreadpool_t pool; /* NULL: run on the calling thread */
     uint32_t pool_flags; /* for every parallel call of a run (see df_exec_init) */
     int threads;
+    const void *const *inputs; /* the caller's inputs during a run */
     df_op_profile *profile; /* per step, when profiling */
     int profiling;
 } df_exec;
@@ -34,6 +35,9 @@ void df_exec_segment(df_exec *e, int s);
  * share `part` of `parts` of that work (0 of 1: all of it). */
 void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0, int y1,
                           int part, int parts);
+/* Where value v's data is: a constant, the arena, or (during a run) a graph
+ * input read in place from the caller's buffer, which nothing writes to. */
+void *df_exec_value(const df_exec *e, int v);
 /* Row table of value v for one image: whole tensor. */
 float **df_exec_rows(const df_exec *e, int v, int image);
 

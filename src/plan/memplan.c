@@ -111,6 +111,12 @@ static int step_value(const df_node *n, int k)
     return k < n->n_in ? n->in[k] : k == n->n_in ? n->residual : n->out[k - n->n_in - 1];
 }
 
+int df_input_read_in_place(const df_graph *g, int k)
+{
+    const df_value *v = &g->values[g->inputs[k]];
+    return !(v->nhwc && v->rank == 4);
+}
+
 df_status df_plan_memory(df_program *p)
 {
     df_graph *g = p->graph;
@@ -145,7 +151,8 @@ df_status df_plan_memory(df_program *p)
     df_status st = DF_OK;
     for (int k = 0; k < g->n_inputs; k++) {
         int v = g->inputs[k];
-        p->offsets[v] = allocate(&a, round_up(df_value_bytes(&g->values[v])));
+        if (!df_input_read_in_place(g, k))
+            p->offsets[v] = allocate(&a, round_up(df_value_bytes(&g->values[v])));
     }
     for (int u = 0; u < p->n_steps && st == DF_OK; u = unit_last(p, u) + 1) {
         int end = unit_last(p, u);

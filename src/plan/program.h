@@ -91,7 +91,14 @@ void df_program_free(df_program *p);
 void df_step_split(const df_step *s, int threads, int *bands, int *parts);
 
 /* Assigns arena offsets to values by their lifetimes over the units of work
- * (a step, or a whole segment), and to each segment's ring scratch. */
+ * (a step, or a whole segment), and to each segment's ring scratch. Graph
+ * inputs that df_input_read_in_place accepts get none (SIZE_MAX). */
 df_status df_plan_memory(df_program *p);
+
+/* Whether graph input k is read where the caller keeps it rather than copied
+ * into the arena: all but NHWC activations, whose row tables are made once
+ * with the session (the layout pass gives a network's NCHW image input a
+ * Transpose of its own, so that input is read in place). */
+int df_input_read_in_place(const df_graph *g, int k);
 
 #endif
