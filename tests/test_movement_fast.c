@@ -290,6 +290,35 @@ static void test_table(void)
         unsetenv("DF_KERNELS");
 }
 
+/* The input image's NCHW-to-NHWC rows, row by row in a random order, against
+ * the reference Transpose with perm 0,2,3,1 (rows start at a random one). */
+static void test_image_rows(void)
+{
+    static const int perm[4] = {0, 2, 3, 1};
+    for (int trial = 0; trial < 60; trial++) {
+        const int64_t d[4] = {rnd_int(1, 3), rnd_int(1, 9), rnd_int(1, 40), rnd_int(1, 70)};
+        const size_t n = (size_t)numel(4, d), image = (size_t)(d[1] * d[2] * d[3]);
+        float *x = rnd_bytes(n * sizeof(float)), *want = malloc(n * sizeof(float));
+        float *got = malloc(n * sizeof(float));
+        if (!x || !want || !got)
+            abort();
+        df_transpose_ref(x, want, sizeof(float), 4, d, perm);
+        memset(got, 0xff, n * sizeof(float));
+        const int64_t rows = d[0] * d[2], first = rnd_int(0, (int)rows - 1);
+        for (int64_t k = 0; k < rows; k++) {
+            const int64_t row = (first + k) % rows, b = row / d[2], r = row % d[2];
+            df_nchw_row_to_nhwc(x + (size_t)b * image, d[1], d[2], d[3], r,
+                                got + (size_t)row * (size_t)(d[3] * d[1]));
+        }
+        char what[160];
+        fmt_dims(what, sizeof what, "nchw_row_to_nhwc", sizeof(float), 4, d, NULL);
+        report(memcmp(got, want, n * sizeof(float)) == 0, what);
+        free(x);
+        free(want);
+        free(got);
+    }
+}
+
 int main(void)
 {
     const char *force = getenv("DF_KERNELS");
@@ -298,6 +327,7 @@ int main(void)
     test_transpose();
     test_slice();
     test_concat_split();
+    test_image_rows();
     printf("%d passed, %d failed\n", n_passed, n_failed);
     return n_failed ? 1 : 0;
 }

@@ -142,12 +142,7 @@ void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0,
         const int64_t h = st->in_dims[2];
         const float *in = (const float *)df_exec_value(e, n->in[0]) + (size_t)image * c * h * w;
         for (int r = y0; r < y1; r++)
-            for (int64_t ch = 0; ch < c; ch++) {
-                const float *src = in + ((size_t)ch * h + r) * w;
-                float *dst = out[r] + ch;
-                for (int64_t x = 0; x < w; x++)
-                    dst[x * c] = src[x];
-            }
+            df_nchw_row_to_nhwc(in, c, h, w, r, out[r]);
         return;
     }
     case DF_OP_CONCAT: {

@@ -52,6 +52,8 @@ void df_exec_gemm(df_exec *e, const df_step *s, const float *a, int64_t lda, con
 void df_exec_join(df_exec *e, const df_step *s, int n, const void *const *in, void *const *out,
                   size_t elem);
 void df_exec_shuffle(df_exec *e, const df_step *s, const float *x, float *y);
+/* A Transpose for which df_step_to_nhwc holds, by output rows. */
+void df_exec_to_nhwc(df_exec *e, const df_step *s, const float *x, float *y);
 
 /* Inputs and outputs in graph order, float32; values are copied in and out. */
 df_status df_exec_run(df_exec *e, const float *const *inputs, float *const *outputs);

@@ -202,6 +202,29 @@ static void shuffle_task(void *arg, size_t i)
                           sizeof(float), 4, dims, t->s->perm);
 }
 
+/* ---- NCHW to NHWC of a float image: runs of output rows (image, row) ------- */
+
+static void to_nhwc_task(void *arg, size_t i)
+{
+    const task *t = arg;
+    const int64_t *d = t->s->in_dims; /* N, C, H, W */
+    int64_t lo, hi;
+    share(t->count, i, t->tasks, &lo, &hi);
+    for (int64_t row = lo; row < hi; row++) {
+        const int64_t image = row / d[2], r = row % d[2];
+        df_nchw_row_to_nhwc((const float *)t->x + (size_t)image * d[1] * d[2] * d[3], d[1], d[2],
+                            d[3], r, (float *)t->y + (size_t)row * d[3] * d[1]);
+    }
+}
+
+void df_exec_to_nhwc(df_exec *e, const df_step *s, const float *x, float *y)
+{
+    const int64_t *d = s->in_dims;
+    task t = {.s = s, .x = x, .y = y, .count = d[0] * d[2]};
+    t.tasks = tasks_for(e, t.count, d[0] * d[1] * d[2] * d[3]);
+    run(e, to_nhwc_task, &t);
+}
+
 void df_exec_shuffle(df_exec *e, const df_step *s, const float *x, float *y)
 {
     const int64_t *d = s->in_dims;

@@ -152,6 +152,11 @@ void df_reduce_mean_ref(const float *x, float *y, int rank, const int64_t *dims,
 void df_transpose_ref(const void *x, void *y, size_t elem, int rank, const int64_t *in_dims,
                       const int *perm);
 
+/* Row r of an NCHW float image of c x h x w as an NHWC row: y[x * c + ch] =
+ * x[(ch * h + r) * w + x]. How the input image enters NHWC, a row at a time
+ * (depth first) or rows split among threads (layer by layer). */
+void df_nchw_row_to_nhwc(const float *image, int64_t c, int64_t h, int64_t w, int64_t r, float *y);
+
 /* Concat along one axis: x[i] is [outer][sizes[i]][inner]. */
 void df_concat_ref(int n_in, const void *const *x, const int64_t *sizes, void *y, size_t elem,
                    int64_t outer, int64_t inner);

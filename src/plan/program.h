@@ -90,6 +90,11 @@ void df_program_free(df_program *p);
  * executor runs this split and the cost model's features describe it. */
 void df_step_split(const df_step *s, int threads, int *bands, int *parts);
 
+/* Whether s is a Transpose of an NCHW float image to NHWC (perm 0,2,3,1), as
+ * the layout pass puts after a network's input: output row y is row y of
+ * every channel plane, so it runs by rows (df_nchw_row_to_nhwc). */
+int df_step_to_nhwc(const df_graph *g, const df_step *s);
+
 /* Assigns arena offsets to values by their lifetimes over the units of work
  * (a step, or a whole segment), and to each segment's ring scratch. Graph
  * inputs that df_input_read_in_place accepts get none (SIZE_MAX). */

@@ -234,13 +234,8 @@ static int row_local(const df_program *p, const df_step *s)
     }
     case DF_OP_CHANNEL_SHUFFLE:
         return df_attr_int(n, "axis", 1) == 3 && nhwc4(&g->values[n->in[0]]);
-    case DF_OP_TRANSPOSE: {
-        /* NCHW to NHWC (the network's input image, layout.c): output row y
-         * is row y of every channel plane */
-        const df_value *x = &g->values[n->in[0]];
-        return x->dtype == DF_DT_F32 && x->rank == 4 && !x->nhwc && s->rank == 4 &&
-               s->perm[0] == 0 && s->perm[1] == 2 && s->perm[2] == 3 && s->perm[3] == 1;
-    }
+    case DF_OP_TRANSPOSE:
+        return df_step_to_nhwc(g, s);
     case DF_OP_CONCAT:
         if (df_attr_int(n, "axis", 1) != 3 || n->n_in > DF_SEG_MAX_INPUTS)
             return 0;

@@ -8,6 +8,15 @@
 #include "kernels/kernels.h"
 #include "kernels/ref/ref_util.h"
 
+void df_nchw_row_to_nhwc(const float *image, int64_t c, int64_t h, int64_t w, int64_t r, float *y)
+{
+    for (int64_t ch = 0; ch < c; ch++) {
+        const float *src = image + ((size_t)ch * h + r) * w;
+        for (int64_t x = 0; x < w; x++)
+            y[x * c + ch] = src[x];
+    }
+}
+
 void df_transpose_ref(const void *x, void *y, size_t elem, int rank, const int64_t *in_dims,
                       const int *perm)
 {
