@@ -355,6 +355,12 @@ static void fixed_cases(void)
         /* padding larger than the dilated reach: outputs from the bias alone */
         {8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 1, 1, 1, DF_ACT_TANH, 0, 0},
         {8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 8, 1, 1, DF_ACT_TANH, 0, 0},
+        /* few input channels (edge tiles read a zero-padded copy of their
+         * span): tiles wholly in the left or right padding, and a row
+         * narrower than the kernel */
+        {3, 32, 3, 12, 3, 3, 1, 1, 1, 1, 1, 20, 1, 20, 1, 1, 0, DF_ACT_RELU, 0, 0},
+        {5, 16, 4, 9, 7, 7, 2, 2, 1, 1, 3, 30, 3, 29, 1, 1, 1, DF_ACT_NONE, 0, 0},
+        {3, 48, 3, 2, 5, 5, 1, 3, 1, 1, 2, 2, 2, 2, 1, 0, 0, DF_ACT_NONE, 0, 0},
         /* out-channel tails: a 16-wide last block, full and partial */
         {32, 48, 3, 29, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, DF_ACT_SILU, 0, 0},
         {32, 47, 3, 29, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, DF_ACT_LEAKYRELU, 0.1f, 0},

@@ -37,6 +37,7 @@ typedef struct dense_geom {
     size_t k_per_block;    /* k_h * k_w * cin: packed weights per oc block are k * 16 */
     size_t px_step;        /* floats between the inputs of two neighbouring output pixels */
     int contiguous_kx;     /* the taps of one kernel row are one contiguous run */
+    int edge_copy;         /* edge tiles read a zero-padded copy of their input span */
     const float *zeros;    /* cin zeros, read by the taps that fall in the padding */
 } dense_geom;
 
@@ -182,7 +183,12 @@ static DF_ALWAYS_INLINE void dense_tile(const int n_px, const int edge, const df
     for (int ky = t->ky_lo; ky < t->ky_hi; ky++) {
         const float *row = t->in_rows[t->iy0 + ky * p->dil_h] + t->in_c0;
         const float *w_row = t->w_block + (size_t)ky * p->k_w * tap_k * OCB;
-        if (edge) {
+        if (edge && g->edge_copy) {
+            float span[DF_CONV_EDGE_SPAN_FLOATS];
+            df_conv_edge_span(row, p->in_w, tap_k, ix0, (n_px - 1) * p->stride_w + p->k_w, span);
+            ACCUMULATE_RUN(span, span + s, span + 2 * s, span + 3 * s, span + 4 * s, span + 5 * s,
+                           w_row, (size_t)p->k_w * tap_k);
+        } else if (edge) {
             /* per tap, each pixel reads its input or the zero row */
             for (int kx = 0; kx < p->k_w; kx++) {
                 const float *xp[TILE_PX];
@@ -317,6 +323,7 @@ void df_conv_part_avx2(const df_conv_params *p, const float *const *in_rows,
     g.k_per_block = (size_t)p->k_h * p->k_w * g.cin;
     g.px_step = (size_t)p->stride_w * p->in_c;
     g.contiguous_kx = p->dil_w == 1 && p->groups == 1;
+    g.edge_copy = df_conv_edge_copies(p, TILE_PX);
     const size_t n_blocks = (size_t)df_conv_avx2_blocks(p);
     g.zeros = (const float *)p->packed + n_blocks * OCB * (g.k_per_block + 1);
 

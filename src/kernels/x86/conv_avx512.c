@@ -43,6 +43,7 @@ typedef struct dense_geom {
     size_t k;              /* k_h * k_w * cin */
     size_t px_step;        /* floats between the inputs of two neighbouring output pixels */
     int contiguous_kx;     /* the taps of one kernel row are one contiguous run */
+    int edge_copy;         /* edge tiles read a zero-padded copy of their input span */
     const float *bias;     /* [groups][oc16] */
     const float *weights;  /* [groups][oc16 * k] */
     const float *zeros;    /* cin zeros, read by the taps that fall in the padding */
@@ -147,7 +148,17 @@ static DF_ALWAYS_INLINE void dense_tile(const int n_px, const int NV, const int 
     for (int ky = t->ky_lo; ky < t->ky_hi; ky++) {
         const float *row = t->in_rows[t->iy0 + ky * p->dil_h] + t->in_c0;
         const float *w_row = t->w_block + (size_t)ky * p->k_w * tap_k * wstride;
-        if (edge) {
+        if (edge && g->edge_copy) {
+            /* the tile's span of the row, zero-padded, so the taps run as in
+             * an interior tile: one run of k_w * cin per kernel row */
+            float span[DF_CONV_EDGE_SPAN_FLOATS];
+            df_conv_edge_span(row, p->in_w, tap_k, ix0, (n_px - 1) * p->stride_w + p->k_w, span);
+            const float *x0 = span, *x1 = x0 + s, *x2 = x0 + 2 * s, *x3 = x0 + 3 * s;
+            const float *x4 = x0 + 4 * s, *x5 = x0 + 5 * s, *x6 = x0 + 6 * s;
+            const float *x7 = x0 + 7 * s, *x8 = x0 + 8 * s, *x9 = x0 + 9 * s;
+            const float *x10 = x0 + 10 * s, *x11 = x0 + 11 * s;
+            RUN(w_row, (size_t)p->k_w * tap_k);
+        } else if (edge) {
             /* per tap, each pixel reads its input or the zero row */
             for (int kx = 0; kx < p->k_w; kx++) {
                 const float *xp[MR];
@@ -344,6 +355,7 @@ void df_conv_part_avx512(const df_conv_params *p, const float *const *in_rows,
     g.k = (size_t)p->k_h * p->k_w * g.cin;
     g.px_step = (size_t)p->stride_w * p->in_c;
     g.contiguous_kx = p->dil_w == 1 && p->groups == 1;
+    g.edge_copy = df_conv_edge_copies(p, MR);
     g.bias = p->packed;
     g.weights = g.bias + (size_t)p->groups * g.oc16;
     g.zeros = g.weights + (size_t)p->groups * g.oc16 * g.k;
