@@ -26,8 +26,9 @@ static inline void df_conv_edge_span(const float *row, int in_w, size_t in_c, in
     const int end = ix0 + n_span > in_w ? in_w - ix0 : n_span;
     const int hi = end > lo ? end : lo;
     memset(span, 0, (size_t)lo * in_c * sizeof(float));
-    memcpy(span + (size_t)lo * in_c, row + (size_t)(ix0 + lo) * in_c,
-           (size_t)(hi - lo) * in_c * sizeof(float));
+    if (hi > lo) /* else ix0 + lo may lie outside the row: no pointer to it */
+        memcpy(span + (size_t)lo * in_c, row + (size_t)(ix0 + lo) * in_c,
+               (size_t)(hi - lo) * in_c * sizeof(float));
     memset(span + (size_t)hi * in_c, 0, (size_t)(n_span - hi) * in_c * sizeof(float));
 }
 
