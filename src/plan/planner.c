@@ -52,7 +52,7 @@ df_status df_plan_candidates(df_program *p, int threads, const df_cost_model *cm
                     break;
                 df_segment seg;
                 st = df_segment_build(p, first, last, band, threads, &seg);
-                if (st == DF_OK) {
+                if (st == DF_OK && df_segment_band_sensible(p, &seg)) {
                     df_plan_candidate *u = &c[n++];
                     u->first = first;
                     u->last = last;

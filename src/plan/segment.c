@@ -513,6 +513,18 @@ df_status df_segment_build(df_program *p, int first, int last, int band, int thr
     return seg->band == 1 ? DF_OK : size_segment(seg);
 }
 
+int df_segment_band_sensible(const df_program *p, const df_segment *seg)
+{
+    const int last_h = seg->steps[seg->n - 1].out_h;
+    if (seg->band >= last_h)
+        return 1;
+    const int sharing = seg->shared > 1 ? seg->shared : 1;
+    if (seg->weight_bytes / (size_t)sharing > cache_budget())
+        return 0;
+    return sharing == 1 ||
+           (double)seg->band * mean_step_flops(p, seg) >= SHARE_MIN_CALL_FLOPS * last_h;
+}
+
 int df_segment_can_start(const df_program *p, int i) { return row_local(p, &p->steps[i]); }
 int df_segment_can_join(const df_program *p, int first, int i) { return can_join(p, first, i); }
 

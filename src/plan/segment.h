@@ -107,6 +107,11 @@ int df_segment_can_start(const df_program *p, int i);
 int df_segment_can_join(const df_program *p, int first, int i);
 df_status df_segment_build(df_program *p, int first, int last, int band, int threads,
                            df_segment *seg);
+/* Whether a built segment's band is one the planners should consider: a
+ * segment whose weights (each thread's share, when threads share its steps)
+ * pass the cache budget reads them again for every band, so only the whole
+ * image; shared steps no shorter than their fork and join allows. */
+int df_segment_band_sensible(const df_program *p, const df_segment *seg);
 void df_segment_release(df_segment *seg);
 
 /* Called by the walk: compute rows [y0, y1) of local step j. */
