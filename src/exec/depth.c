@@ -35,11 +35,6 @@ static float **input_rows(const df_exec *e, int s, int lane, int image, int v)
     return df_exec_rows(e, v, image);
 }
 
-static const float *whole(const df_exec *e, int v)
-{
-    return df_exec_value(e, v);
-}
-
 void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0, int y1,
                           int part, int parts)
 {
@@ -55,7 +50,7 @@ void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0,
     if (parts > 1) {
         /* a share of a shared step: a conv's output channels when it has
          * a block for each part, else a share of the rows */
-        if (st->op == DF_OP_CONV && st->conv_part && st->conv_units >= parts) {
+        if (df_step_parts_by_channels(st, parts)) {
             float **in = input_rows(e, s, lane, image, n->in[0]);
             float **res = n->residual >= 0 ? input_rows(e, s, lane, image, n->residual) : NULL;
             st->conv_part(&st->conv, (const float *const *)in, out, (const float *const *)res, y0,
@@ -102,7 +97,7 @@ void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0,
                 rows[k] = input_rows(e, s, lane, image, n->in[k]);
             } else {
                 size_t per_image = v->dims[0] == 1 ? 0 : (size_t)(v->dims[2] * v->dims[3]);
-                base[k] = whole(e, n->in[k]) + (size_t)image * per_image;
+                base[k] = (const float *)df_exec_value(e, n->in[k]) + (size_t)image * per_image;
             }
             df_broadcast_strides(2, &v->dims[2], 2, row_dims, strides[k]);
         }

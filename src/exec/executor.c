@@ -28,8 +28,6 @@ void *df_exec_value(const df_exec *e, int v)
     return e->arena + e->program->offsets[v];
 }
 
-static void *value_ptr(const df_exec *e, int v) { return df_exec_value(e, v); }
-
 static int is_nhwc_activation(const df_program *p, int v)
 {
     const df_value *val = &p->graph->values[v];
@@ -211,8 +209,8 @@ static df_status run_step(df_exec *e, int i)
     const df_graph *g = p->graph;
     const df_value *x = n->n_in > 0 && n->in[0] >= 0 ? &g->values[n->in[0]] : NULL;
     const df_value *y = &g->values[n->out[0]];
-    void *out = value_ptr(e, n->out[0]);
-    const void *in0 = x ? value_ptr(e, n->in[0]) : NULL;
+    void *out = df_exec_value(e, n->out[0]);
+    const void *in0 = x ? df_exec_value(e, n->in[0]) : NULL;
 
     switch (s->op) {
     case DF_OP_CONV:
@@ -235,9 +233,9 @@ static df_status run_step(df_exec *e, int i)
     case DF_OP_ADD: case DF_OP_SUB: case DF_OP_MUL: case DF_OP_DIV: case DF_OP_POW:
     case DF_OP_EQUAL:
         if (x->dtype == DF_DT_F32 && df_value_numel(y) > 0)
-            df_exec_binary(e, s, in0, value_ptr(e, n->in[1]), out);
+            df_exec_binary(e, s, in0, df_exec_value(e, n->in[1]), out);
         else
-            df_binary_ref(s->op, x->dtype, in0, s->a_strides, value_ptr(e, n->in[1]), s->b_strides,
+            df_binary_ref(s->op, x->dtype, in0, s->a_strides, df_exec_value(e, n->in[1]), s->b_strides,
                           out, s->rank, s->out_dims);
         return DF_OK;
     case DF_OP_EXPAND:
@@ -245,12 +243,12 @@ static df_status run_step(df_exec *e, int i)
         return DF_OK;
     case DF_OP_GEMM: {
         const int has_c = n->n_in > 2 && n->in[2] >= 0;
-        df_exec_gemm(e, s, in0, x->dims[1], value_ptr(e, n->in[1]), g->values[n->in[1]].dims[1],
-                     has_c ? value_ptr(e, n->in[2]) : NULL, out);
+        df_exec_gemm(e, s, in0, x->dims[1], df_exec_value(e, n->in[1]), g->values[n->in[1]].dims[1],
+                     has_c ? df_exec_value(e, n->in[2]) : NULL, out);
         return DF_OK;
     }
     case DF_OP_MATMUL: {
-        const float *a = in0, *b = value_ptr(e, n->in[1]);
+        const float *a = in0, *b = df_exec_value(e, n->in[1]);
         float *yv = out;
         for (int64_t k = 0; k < s->batch_count; k++)
             s->kern->gemm(s->m, s->n, s->k, 1.0f, a + s->a_offsets[k], s->k, 0, b + s->b_offsets[k],
@@ -275,7 +273,7 @@ static df_status run_step(df_exec *e, int i)
     case DF_OP_CONCAT: {
         const void *parts[n->n_in > 0 ? n->n_in : 1];
         for (int k = 0; k < n->n_in; k++)
-            parts[k] = value_ptr(e, n->in[k]);
+            parts[k] = df_exec_value(e, n->in[k]);
         void *whole[1] = {out};
         df_exec_join(e, s, n->n_in, parts, whole, df_dtype_size(y->dtype));
         return DF_OK;
@@ -283,7 +281,7 @@ static df_status run_step(df_exec *e, int i)
     case DF_OP_SPLIT: {
         void *parts[n->n_out > 0 ? n->n_out : 1];
         for (int k = 0; k < n->n_out; k++)
-            parts[k] = n->out[k] >= 0 ? value_ptr(e, n->out[k]) : NULL;
+            parts[k] = n->out[k] >= 0 ? df_exec_value(e, n->out[k]) : NULL;
         const void *whole[1] = {in0};
         df_exec_join(e, s, n->n_out, whole, parts, df_dtype_size(x->dtype));
         return DF_OK;
@@ -297,11 +295,11 @@ static df_status run_step(df_exec *e, int i)
         return DF_OK;
     case DF_OP_GATHER: {
         int64_t bad = df_gather_ref(in0, out, df_dtype_size(x->dtype), s->outer, s->axis_n, s->inner,
-                                    value_ptr(e, n->in[1]), s->n);
+                                    df_exec_value(e, n->in[1]), s->n);
         if (bad >= 0)
             return df_node_fail(g, n, DF_ERR_INVALID_ARGUMENT,
                                 "index %lld of '%s' is out of range for an axis of %lld",
-                                (long long)((const int64_t *)value_ptr(e, n->in[1]))[bad],
+                                (long long)((const int64_t *)df_exec_value(e, n->in[1]))[bad],
                                 g->values[n->in[1]].name, (long long)s->axis_n);
         return DF_OK;
     }
@@ -371,7 +369,7 @@ df_status df_exec_run(df_exec *e, const float *const *inputs, float *const *outp
     for (int k = 0; k < g->n_inputs; k++) {
         int v = g->inputs[k];
         if (!df_input_read_in_place(g, k))
-            memcpy(value_ptr(e, v), inputs[k], df_value_bytes(&g->values[v]));
+            memcpy(df_exec_value(e, v), inputs[k], df_value_bytes(&g->values[v]));
     }
     double t0 = e->profiling ? now_us() : 0.0;
     for (int i = 0; i < p->n_steps; i++) {
@@ -408,7 +406,7 @@ df_status df_exec_run(df_exec *e, const float *const *inputs, float *const *outp
     for (int k = 0; k < g->n_outputs; k++) {
         int v = g->outputs[k];
         /* memmove: an output that is an input read in place may be the same buffer */
-        memmove(outputs[k], value_ptr(e, v), df_value_bytes(&g->values[v]));
+        memmove(outputs[k], df_exec_value(e, v), df_value_bytes(&g->values[v]));
     }
     e->inputs = NULL;
     return DF_OK;

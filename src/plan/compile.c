@@ -536,6 +536,20 @@ df_status df_compile(df_graph *g, df_schedule schedule, int threads,
     return DF_OK;
 }
 
+int df_step_to_nhwc(const df_graph *g, const df_step *s)
+{
+    if (s->op != DF_OP_TRANSPOSE)
+        return 0;
+    const df_value *x = &g->values[s->node->in[0]], *y = &g->values[s->node->out[0]];
+    return x->dtype == DF_DT_F32 && x->rank == 4 && !x->nhwc && y->nhwc && s->rank == 4 &&
+           s->perm[0] == 0 && s->perm[1] == 2 && s->perm[2] == 3 && s->perm[3] == 1;
+}
+
+int df_step_parts_by_channels(const df_step *s, int parts)
+{
+    return s->op == DF_OP_CONV && s->conv_part && s->conv_units >= parts;
+}
+
 /* max load / mean load when n equal units go to t threads */
 static double imbalance(int n, int t)
 {
@@ -549,15 +563,6 @@ static double imbalance(int n, int t)
  * the image, and 7 rows are no longer split 4:3 between 2 threads.
  * ResNet-50, 2 threads: its layer3 and layer4 convs ran 10-35% faster by
  * channels than by rows, its layer1 and layer2 convs slower. */
-int df_step_to_nhwc(const df_graph *g, const df_step *s)
-{
-    if (s->op != DF_OP_TRANSPOSE)
-        return 0;
-    const df_value *x = &g->values[s->node->in[0]], *y = &g->values[s->node->out[0]];
-    return x->dtype == DF_DT_F32 && x->rank == 4 && !x->nhwc && y->nhwc && s->rank == 4 &&
-           s->perm[0] == 0 && s->perm[1] == 2 && s->perm[2] == 3 && s->perm[3] == 1;
-}
-
 void df_step_split(const df_step *s, int threads, int *bands, int *parts)
 {
     *bands = 1;

@@ -216,7 +216,7 @@ static void lane_share(const df_program *p, const df_segment *seg, int j, double
     if (seg->shared > 1) {
         /* depth.c: a conv's channel blocks, else the band's rows */
         const df_step *s = &p->steps[st->step];
-        const int units = s->op == DF_OP_CONV && s->conv_part && s->conv_units >= seg->shared
+        const int units = df_step_parts_by_channels(s, seg->shared)
                               ? s->conv_units
                               : (seg->band < st->out_h ? seg->band : st->out_h);
         *share = (double)((units + seg->shared - 1) / seg->shared) / units;

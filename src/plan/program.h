@@ -95,6 +95,11 @@ void df_step_split(const df_step *s, int threads, int *bands, int *parts);
  * every channel plane, so it runs by rows (df_nchw_row_to_nhwc). */
 int df_step_to_nhwc(const df_graph *g, const df_step *s);
 
+/* Whether `parts` threads sharing step s inside a depth-first segment split
+ * its output channels (a conv with a channel block for each), rather than
+ * the band's rows. The executor (depth.c) and the features agree through it. */
+int df_step_parts_by_channels(const df_step *s, int parts);
+
 /* Assigns arena offsets to values by their lifetimes over the units of work
  * (a step, or a whole segment), and to each segment's ring scratch. Graph
  * inputs that df_input_read_in_place accepts get none (SIZE_MAX). */

@@ -409,6 +409,24 @@ static double mean_step_flops(const df_program *p, const df_segment *seg)
     return sum / seg->n / seg->batch;
 }
 
+/* The weights each thread reads per band: its part when threads share the
+ * steps. Past the cache budget, every band reads them again. */
+static size_t thread_weight_bytes(const df_segment *seg)
+{
+    return seg->weight_bytes / (size_t)(seg->shared > 1 ? seg->shared : 1);
+}
+
+/* The least band of a shared segment whose steps outweigh the fork and join
+ * around each (1 for other segments). */
+static int least_band(const df_program *p, const df_segment *seg)
+{
+    if (seg->shared <= 1)
+        return 1;
+    const int last_h = seg->steps[seg->n - 1].out_h;
+    const int band = (int)ceil(last_h * SHARE_MIN_CALL_FLOPS / mean_step_flops(p, seg));
+    return band < 1 ? 1 : (band > last_h ? last_h : band);
+}
+
 /* How threads split a described segment: lanes of images when the batch has
  * enough; strips of one image when it is tall enough that each thread has
  * eight rows; else the threads share each step, if its steps are big enough;
@@ -458,20 +476,14 @@ static df_status choose_band(const df_program *p, df_segment *seg, const df_plan
     }
     size_t budget = cache_budget();
     /* threads sharing the steps each read their part of the weights; when
-     * that part alone passes the budget, every band reads it again, so the
-     * fewest bands do best: the whole image (these are the small ones) */
-    const size_t weights = seg->weight_bytes / (size_t)(seg->shared > 1 ? seg->shared : 1);
+     * that part alone passes the budget, the fewest bands do best: the whole
+     * image (these are the small ones) */
+    const size_t weights = thread_weight_bytes(seg);
     if (seg->shared > 1 && weights > budget) {
         seg->band = last_h;
         return size_segment(seg);
     }
-    /* and their bands are tall enough that a step's band outweighs the
-     * fork and join around it */
-    int min_band = 1;
-    if (seg->shared > 1) {
-        min_band = (int)ceil(last_h * SHARE_MIN_CALL_FLOPS / mean_step_flops(p, seg));
-        min_band = min_band < 1 ? 1 : (min_band > last_h ? last_h : min_band);
-    }
+    const int min_band = least_band(p, seg);
     static const int bands[] = {16, 8, 4, 2, 1};
     for (size_t b = 0; b < sizeof bands / sizeof bands[0]; b++) {
         seg->band = bands[b] < last_h ? bands[b] : last_h;
@@ -518,11 +530,7 @@ int df_segment_band_sensible(const df_program *p, const df_segment *seg)
     const int last_h = seg->steps[seg->n - 1].out_h;
     if (seg->band >= last_h)
         return 1;
-    const int sharing = seg->shared > 1 ? seg->shared : 1;
-    if (seg->weight_bytes / (size_t)sharing > cache_budget())
-        return 0;
-    return sharing == 1 ||
-           (double)seg->band * mean_step_flops(p, seg) >= SHARE_MIN_CALL_FLOPS * last_h;
+    return thread_weight_bytes(seg) <= cache_budget() && seg->band >= least_band(p, seg);
 }
 
 int df_segment_can_start(const df_program *p, int i) { return row_local(p, &p->steps[i]); }
