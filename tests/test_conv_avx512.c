@@ -361,6 +361,10 @@ static void fixed_cases(void)
         {3, 32, 3, 12, 3, 3, 1, 1, 1, 1, 1, 20, 1, 20, 1, 1, 0, DF_ACT_RELU, 0, 0},
         {5, 16, 4, 9, 7, 7, 2, 2, 1, 1, 3, 30, 3, 29, 1, 1, 1, DF_ACT_NONE, 0, 0},
         {3, 48, 3, 2, 5, 5, 1, 3, 1, 1, 2, 2, 2, 2, 1, 0, 0, DF_ACT_NONE, 0, 0},
+        /* 16 input channels (copied too): SqueezeNet's fire 3x3, and tiles
+         * wholly in the padding */
+        {16, 64, 3, 55, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, DF_ACT_RELU, 0, 0},
+        {16, 40, 3, 10, 3, 3, 1, 1, 1, 1, 1, 17, 1, 18, 1, 1, 1, DF_ACT_NONE, 0, 0},
         /* out-channel tails: a 16-wide last block, full and partial */
         {32, 48, 3, 29, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, DF_ACT_SILU, 0, 0},
         {32, 47, 3, 29, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, DF_ACT_LEAKYRELU, 0.1f, 0},

@@ -11,11 +11,13 @@
 
 #include "kernels/kernels.h"
 
-/* Edge tiles of a dense conv with few input channels (the first layer's 3)
- * would run k_h * k_w runs of in_c taps each, a loop overhead that cost the
- * AVX-512 kernel 20% on ResNet's 7x7 conv1. They copy their input span
- * instead: n_span pixels of in_c floats from pixel ix0 of the row, zeros
- * where that falls outside [0, in_w), and run as interior tiles on it. */
+/* Edge tiles of a dense conv with few input channels (the first layer's 3,
+ * SqueezeNet's 16) would run k_h * k_w runs of in_c taps each, a loop
+ * overhead that cost the AVX-512 kernel 20% on ResNet's 7x7 conv1 and 15% on
+ * SqueezeNet's 3x3 16->64 (conv_bench). They copy their input span instead:
+ * n_span pixels of in_c floats from pixel ix0 of the row, zeros where that
+ * falls outside [0, in_w), and run as interior tiles on it. At 32 channels
+ * a tap's run is long enough: there the copy measured no gain. */
 #define DF_CONV_EDGE_SPAN_FLOATS 1024
 
 static inline void df_conv_edge_span(const float *row, int in_w, size_t in_c, int ix0, int n_span,
@@ -35,7 +37,7 @@ static inline void df_conv_edge_span(const float *row, int in_w, size_t in_c, in
 /* Whether a conv's edge tiles of up to tile_px pixels copy their span. */
 static inline int df_conv_edge_copies(const df_conv_params *p, int tile_px)
 {
-    return p->dil_w == 1 && p->groups == 1 && p->in_c < 16 &&
+    return p->dil_w == 1 && p->groups == 1 && p->in_c <= 16 &&
            (size_t)((tile_px - 1) * p->stride_w + p->k_w) * (size_t)p->in_c <=
                DF_CONV_EDGE_SPAN_FLOATS;
 }
