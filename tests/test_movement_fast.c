@@ -1,6 +1,6 @@
-/* The fast data-movement kernels (movement_fast.c, and the AVX2 transpose
- * where the CPU has AVX2) against the references, byte for byte, on random
- * shapes: every permutation of ranks 1 to 4 and random ones of ranks 5 and 6,
+/* The fast data-movement kernels (movement_fast.c, and the AVX2 transpose and
+ * channel shuffle where the CPU has AVX2) against the references, byte for
+ * byte, on random shapes: every permutation of ranks 1 to 4 and random ones of ranks 5 and 6,
  * odd sizes and sizes of 1, element sizes 1, 2, 3, 4, 8 and 12; slices with
  * negative steps; concat and split with empty parts. Buffers are exactly as
  * large as the data, so a sanitizer build catches any byte read or written
@@ -165,6 +165,43 @@ static void test_transpose(void)
             check_transpose(fixed[i].rank, fixed[i].d, fixed[i].p, elems[e]);
 }
 
+/* ---- channel shuffle ------------------------------------------------------ */
+
+static void check_shuffle(const char *name,
+                          void (*fn)(const float *, float *, int64_t, int64_t, int64_t),
+                          int64_t n, int64_t groups, int64_t per_group)
+{
+    const size_t count = (size_t)(n * groups * per_group), bytes = count * sizeof(float);
+    float *x = rnd_bytes(bytes), *want = malloc(bytes ? bytes : 1), *got = malloc(bytes ? bytes : 1);
+    if (!want || !got)
+        abort();
+    df_shuffle_ref(x, want, n, groups, per_group);
+    memset(got, 0xA5, bytes);
+    fn(x, got, n, groups, per_group);
+    char what[160];
+    snprintf(what, sizeof what, "%s of %lld pixels, %lld groups of %lld channels", name,
+             (long long)n, (long long)groups, (long long)per_group);
+    report(memcmp(got, want, bytes) == 0, what);
+    free(x);
+    free(want);
+    free(got);
+}
+
+/* Every version against the reference: ShuffleNetV2's two groups (its 58,
+ * 116 and 232 channels per group), other group counts, one pixel, one
+ * channel per group, and odd counts that leave a tail of 1 to 7 lanes. */
+static void test_shuffle(void)
+{
+    const int x86 = strcmp(df_kernel_isa(), "avx2+fma") == 0 || strcmp(df_kernel_isa(), "avx512") == 0;
+    for (int t = 0; t < 200; t++) {
+        const int64_t n = rnd_int(1, 40), groups = t % 3 ? 2 : rnd_int(1, 6);
+        const int64_t per_group = t < 3 ? 58 * (1 << t) : rnd_int(1, 70);
+        check_shuffle("shuffle_fast", df_shuffle_fast, n, groups, per_group);
+        if (x86)
+            check_shuffle("shuffle_avx2", df_shuffle_avx2, n, groups, per_group);
+    }
+}
+
 /* ---- slice ---------------------------------------------------------------- */
 
 static void test_slice(void)
@@ -272,6 +309,7 @@ static void test_table(void)
 {
     const df_kernel_table *fast = df_kernel_table_select();
     report(fast->slice == df_slice_fast && fast->concat == df_concat_fast &&
+               (fast->shuffle == df_shuffle_fast || fast->shuffle == df_shuffle_avx2) &&
                fast->split == df_split_fast,
            "kernel table: fast movement kernels selected");
     const char *old = getenv("DF_KERNELS");
@@ -280,7 +318,8 @@ static void test_table(void)
         snprintf(saved, sizeof saved, "%s", old);
     setenv("DF_KERNELS", "reference", 1);
     const df_kernel_table *ref = df_kernel_table_select();
-    report(ref->transpose == df_transpose_ref && ref->slice == df_slice_ref &&
+    report(ref->transpose == df_transpose_ref && ref->shuffle == df_shuffle_ref &&
+               ref->slice == df_slice_ref &&
                ref->concat == df_concat_ref && ref->split == df_split_ref &&
                ref->gemm == df_gemm_ref && ref->global_pool == df_global_pool_ref,
            "kernel table: DF_KERNELS=reference selects the references");
@@ -325,6 +364,7 @@ int main(void)
     if (!force || strcmp(force, "reference") != 0)
         test_table();
     test_transpose();
+    test_shuffle();
     test_slice();
     test_concat_split();
     test_image_rows();

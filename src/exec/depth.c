@@ -126,9 +126,8 @@ void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0,
     case DF_OP_CHANNEL_SHUFFLE: {
         /* the shuffle of each of the row's w pixels (axis 3, inner 1) */
         float **in = input_rows(e, s, lane, image, n->in[0]);
-        const int64_t dims[4] = {w, st->in_dims[1], st->in_dims[2], 1};
         for (int r = y0; r < y1; r++)
-            st->kern->transpose(in[r], out[r], sizeof(float), 4, dims, st->perm);
+            st->kern->shuffle(in[r], out[r], w, st->in_dims[1], st->in_dims[2]);
         return;
     }
     case DF_OP_TRANSPOSE: {

@@ -197,9 +197,14 @@ static void shuffle_task(void *arg, size_t i)
     int64_t o0, o1;
     share(d[0], i, t->tasks, &o0, &o1);
     const size_t per = (size_t)(d[1] * d[2] * d[3]);
+    const float *x = (const float *)t->x + (size_t)o0 * per;
+    float *y = (float *)t->y + (size_t)o0 * per;
+    if (d[3] == 1) { /* channels innermost: NHWC */
+        t->s->kern->shuffle(x, y, o1 - o0, d[1], d[2]);
+        return;
+    }
     const int64_t dims[4] = {o1 - o0, d[1], d[2], d[3]};
-    t->s->kern->transpose((const float *)t->x + (size_t)o0 * per, (float *)t->y + (size_t)o0 * per,
-                          sizeof(float), 4, dims, t->s->perm);
+    t->s->kern->transpose(x, y, sizeof(float), 4, dims, t->s->perm);
 }
 
 /* ---- NCHW to NHWC of a float image: runs of output rows (image, row) ------- */

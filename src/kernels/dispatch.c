@@ -130,19 +130,20 @@ int df_conv_part_units(df_conv_part_fn part, const df_conv_params *p)
 }
 
 static const df_kernel_table reference_table = {
-    .transpose = df_transpose_ref, .slice = df_slice_ref, .concat = df_concat_ref,
+    .transpose = df_transpose_ref, .shuffle = df_shuffle_ref, .slice = df_slice_ref, .concat = df_concat_ref,
     .split = df_split_ref, .gemm = df_gemm_ref, .global_pool = df_global_pool_ref,
 };
 /* The fast movement kernels are portable C: a CPU without AVX2 gets them too. */
 static const df_kernel_table portable_table = {
-    .transpose = df_transpose_fast, .slice = df_slice_fast, .concat = df_concat_fast,
+    .transpose = df_transpose_fast, .shuffle = df_shuffle_fast, .slice = df_slice_fast, .concat = df_concat_fast,
     .split = df_split_fast, .gemm = df_gemm_ref, .global_pool = df_global_pool_ref,
 };
-/* The AVX2 transpose adds 8x8 register tiles of 4-byte elements. AVX-512
+/* The AVX2 transpose adds 8x8 register tiles of 4-byte elements, the AVX2
+ * shuffle an interleave of two channel groups in registers. AVX-512
  * CPUs use this table too: Gemm here is a GEMV bound by reading its weights,
  * and the others by memory, where wider vectors do not pay. */
 static const df_kernel_table avx2_table = {
-    .transpose = df_transpose_avx2, .slice = df_slice_fast, .concat = df_concat_fast,
+    .transpose = df_transpose_avx2, .shuffle = df_shuffle_avx2, .slice = df_slice_fast, .concat = df_concat_fast,
     .split = df_split_fast, .gemm = df_gemm_avx2, .global_pool = df_global_pool_avx2,
 };
 

@@ -152,6 +152,10 @@ void df_reduce_mean_ref(const float *x, float *y, int rank, const int64_t *dims,
 void df_transpose_ref(const void *x, void *y, size_t elem, int rank, const int64_t *in_dims,
                       const int *perm);
 
+/* ChannelShuffle of n pixels of groups * per_group channels each, channels
+ * innermost (NHWC): y[p][i * groups + j] = x[p][j * per_group + i]. */
+void df_shuffle_ref(const float *x, float *y, int64_t n, int64_t groups, int64_t per_group);
+
 /* Row r of an NCHW float image of c x h x w as an NHWC row: y[x * c + ch] =
  * x[(ch * h + r) * w + x]. How the input image enters NHWC, a row at a time
  * (depth first) or rows split among threads (layer by layer). */

@@ -94,3 +94,33 @@ void df_transpose_avx2(const void *x, void *y, size_t elem, int rank, const int6
 {
     df_transpose_fast_with(x, y, elem, rank, in_dims, perm, df_transpose2d_u32_avx2);
 }
+
+/* y[2i] = a[i], y[2i + 1] = b[i] for i < n. */
+static void interleave2(const float *a, const float *b, float *y, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 va = _mm256_loadu_ps(a + i), vb = _mm256_loadu_ps(b + i);
+        /* lo: a0 b0 a1 b1 | a4 b4 a5 b5, hi: a2 b2 a3 b3 | a6 b6 a7 b7 */
+        const __m256 lo = _mm256_unpacklo_ps(va, vb), hi = _mm256_unpackhi_ps(va, vb);
+        _mm256_storeu_ps(y + 2 * i, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(y + 2 * i + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+    }
+    for (; i < n; i++) {
+        y[2 * i] = a[i];
+        y[2 * i + 1] = b[i];
+    }
+}
+
+void df_shuffle_avx2(const float *x, float *y, int64_t n, int64_t groups, int64_t per_group)
+{
+    if (groups != 2) {
+        static const int perm[3] = {0, 2, 1};
+        const int64_t dims[3] = {n, groups, per_group};
+        df_transpose_avx2(x, y, sizeof(float), 3, dims, perm);
+        return;
+    }
+    const int64_t c = 2 * per_group;
+    for (int64_t p = 0; p < n; p++, x += c, y += c)
+        interleave2(x, x + per_group, y, per_group);
+}
