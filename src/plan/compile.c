@@ -30,12 +30,14 @@ static int64_t prod(const int64_t *d, int from, int to)
 
 static int64_t norm_axis(int64_t axis, int rank) { return axis < 0 ? axis + rank : axis; }
 
-/* The AVX2 elementwise and pooling kernels also serve CPUs with AVX-512. */
+/* The AVX2 elementwise kernels also serve CPUs with AVX-512. */
 static int has_avx2(void)
 {
     const char *isa = df_kernel_isa();
     return strcmp(isa, "avx2+fma") == 0 || strcmp(isa, "avx512") == 0;
 }
+
+static int has_avx512(void) { return strcmp(df_kernel_isa(), "avx512") == 0; }
 
 static void (*select_unary(df_op op))(df_op, const float *, float *, int64_t, float, float)
 {
@@ -154,7 +156,8 @@ static df_status compile_pool(const df_graph *g, const df_node *n, df_step *s)
     p->pad_bottom = pad[2];
     p->pad_right = pad[3];
     p->is_max = n->op == DF_OP_MAXPOOL;
-    s->pool_rows = has_avx2() ? df_pool_rows_avx2 : df_pool_rows_ref;
+    s->pool_rows = has_avx512() ? df_pool_rows_avx512
+                   : has_avx2() ? df_pool_rows_avx2 : df_pool_rows_ref;
     p->count_include_pad = (int)df_attr_int(n, "count_include_pad", 0);
     s->batch = (int)x->dims[0];
     s->flops = y->dims[0] * y->dims[1] * y->dims[2] * y->dims[3] * p->k_h * p->k_w;

@@ -8,7 +8,8 @@
  * Choices where ONNX leaves room (they match ONNX Runtime):
  * - Max ignores padding. A window with no element inside the input (only
  *   possible when a pad is at least the kernel extent) yields -FLT_MAX. NaN
- *   inputs are skipped by the comparison, unless every element is NaN.
+ *   inputs are skipped by the comparison, so a window of only NaN yields
+ *   -FLT_MAX too.
  * - Average divides by the count of elements inside the input, or, with
  *   count_include_pad, by the count of window positions inside the padded input
  *   [-pad_top, in_h + pad_bottom) x [-pad_left, in_w + pad_right); positions a
