@@ -234,6 +234,8 @@ df_status df_model_open_memory(const void *data, size_t size, const char *name,
     if (st == DF_OK)
         st = df_assign_layout(g);
     if (st == DF_OK)
+        st = df_fold_concat_into_shuffle(g);
+    if (st == DF_OK)
         st = plan_and_compile(m, g, &opt, data, size);
     if (st != DF_OK) {
         df_graph_free(g);

@@ -286,9 +286,13 @@ static df_status run_step(df_exec *e, int i)
         df_exec_join(e, s, n->n_out, whole, parts, df_dtype_size(x->dtype));
         return DF_OK;
     }
-    case DF_OP_CHANNEL_SHUFFLE:
-        df_exec_shuffle(e, s, in0, out);
+    case DF_OP_CHANNEL_SHUFFLE: {
+        const float *parts[n->n_in > 0 ? n->n_in : 1];
+        for (int k = 0; k < n->n_in; k++)
+            parts[k] = df_exec_value(e, n->in[k]);
+        df_exec_shuffle(e, s, parts, n->n_in, out);
         return DF_OK;
+    }
     case DF_OP_SLICE:
         s->kern->slice(in0, out, df_dtype_size(x->dtype), s->rank, s->in_dims, s->starts, s->steps,
                        s->out_dims);

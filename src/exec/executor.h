@@ -51,7 +51,8 @@ void df_exec_gemm(df_exec *e, const df_step *s, const float *a, int64_t lda, con
 /* Concat (in: the parts, out: the whole) or Split (in: the whole, out: the parts). */
 void df_exec_join(df_exec *e, const df_step *s, int n, const void *const *in, void *const *out,
                   size_t elem);
-void df_exec_shuffle(df_exec *e, const df_step *s, const float *x, float *y);
+/* ChannelShuffle of one input, or of n_in inputs that are its groups. */
+void df_exec_shuffle(df_exec *e, const df_step *s, const float *const *in, int n_in, float *y);
 /* A Transpose for which df_step_to_nhwc holds, by output rows. */
 void df_exec_to_nhwc(df_exec *e, const df_step *s, const float *x, float *y);
 

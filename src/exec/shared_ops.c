@@ -197,14 +197,20 @@ static void shuffle_task(void *arg, size_t i)
     int64_t o0, o1;
     share(d[0], i, t->tasks, &o0, &o1);
     const size_t per = (size_t)(d[1] * d[2] * d[3]);
-    const float *x = (const float *)t->x + (size_t)o0 * per;
     float *y = (float *)t->y + (size_t)o0 * per;
-    if (d[3] == 1) { /* channels innermost: NHWC */
-        t->s->kern->shuffle(x, y, o1 - o0, d[1], d[2]);
+    if (d[3] == 1 && d[1] <= DF_SHUFFLE_MAX_GROUPS) { /* channels innermost: NHWC */
+        const float *x[DF_SHUFFLE_MAX_GROUPS];
+        const float *const *in = (const float *const *)t->in;
+        for (int64_t j = 0; j < d[1]; j++)
+            x[j] = t->n == 1 ? in[0] + (size_t)o0 * per + (size_t)(j * d[2])
+                             : in[j] + (size_t)(o0 * d[2]);
+        t->s->kern->shuffle(x, t->n == 1 ? d[1] * d[2] : d[2], y, o1 - o0, d[1], d[2]);
         return;
     }
+    /* one input (the Concat is folded in only under DF_SHUFFLE_MAX_GROUPS) */
     const int64_t dims[4] = {o1 - o0, d[1], d[2], d[3]};
-    t->s->kern->transpose(x, y, sizeof(float), 4, dims, t->s->perm);
+    t->s->kern->transpose((const float *)t->in[0] + (size_t)o0 * per, y, sizeof(float), 4, dims,
+                          t->s->perm);
 }
 
 /* ---- NCHW to NHWC of a float image: runs of output rows (image, row) ------- */
@@ -230,10 +236,10 @@ void df_exec_to_nhwc(df_exec *e, const df_step *s, const float *x, float *y)
     run(e, to_nhwc_task, &t);
 }
 
-void df_exec_shuffle(df_exec *e, const df_step *s, const float *x, float *y)
+void df_exec_shuffle(df_exec *e, const df_step *s, const float *const *in, int n_in, float *y)
 {
     const int64_t *d = s->in_dims;
-    task t = {.s = s, .x = x, .y = y};
+    task t = {.s = s, .y = y, .n = n_in, .in = (const void *const *)in};
     t.tasks = tasks_for(e, d[0], d[0] * d[1] * d[2] * d[3]);
     run(e, shuffle_task, &t);
 }

@@ -135,7 +135,7 @@ static const df_kernel_table reference_table = {
 };
 /* The fast movement kernels are portable C: a CPU without AVX2 gets them too. */
 static const df_kernel_table portable_table = {
-    .transpose = df_transpose_fast, .shuffle = df_shuffle_fast, .slice = df_slice_fast, .concat = df_concat_fast,
+    .transpose = df_transpose_fast, .shuffle = df_shuffle_ref, .slice = df_slice_fast, .concat = df_concat_fast,
     .split = df_split_fast, .gemm = df_gemm_ref, .global_pool = df_global_pool_ref,
 };
 /* The AVX2 transpose adds 8x8 register tiles of 4-byte elements, the AVX2

@@ -28,7 +28,8 @@ const char *df_kernel_isa(void);
 typedef struct df_kernel_table {
     void (*transpose)(const void *x, void *y, size_t elem, int rank, const int64_t *in_dims,
                       const int *perm);
-    void (*shuffle)(const float *x, float *y, int64_t n, int64_t groups, int64_t per_group);
+    void (*shuffle)(const float *const *x, int64_t x_stride, float *y, int64_t n, int64_t groups,
+                    int64_t per_group);
     void (*slice)(const void *x, void *y, size_t elem, int rank, const int64_t *in_dims,
                   const int64_t *starts, const int64_t *steps, const int64_t *out_dims);
     void (*concat)(int n_in, const void *const *x, const int64_t *sizes, void *y, size_t elem,

@@ -152,9 +152,16 @@ void df_reduce_mean_ref(const float *x, float *y, int rank, const int64_t *dims,
 void df_transpose_ref(const void *x, void *y, size_t elem, int rank, const int64_t *in_dims,
                       const int *perm);
 
-/* ChannelShuffle of n pixels of groups * per_group channels each, channels
- * innermost (NHWC): y[p][i * groups + j] = x[p][j * per_group + i]. */
-void df_shuffle_ref(const float *x, float *y, int64_t n, int64_t groups, int64_t per_group);
+/* ChannelShuffle of n pixels, channels innermost (NHWC), y[p][i * groups + j]
+ * = x[j][p * x_stride + i] for i < per_group: group j of pixel p is read from
+ * x[j]. One input holding every group is x[j] = input + j * per_group with
+ * x_stride = groups * per_group; a shuffle with ShuffleNet's Concat folded in
+ * reads each group from its own input (x_stride = per_group). */
+void df_shuffle_ref(const float *const *x, int64_t x_stride, float *y, int64_t n, int64_t groups,
+                    int64_t per_group);
+/* Callers keep one pointer per group on the stack; shuffles of more groups
+ * (one input only) run as a Transpose. */
+enum { DF_SHUFFLE_MAX_GROUPS = 64 };
 
 /* Row r of an NCHW float image of c x h x w as an NHWC row: y[x * c + ch] =
  * x[(ch * h + r) * w + x]. How the input image enters NHWC, a row at a time

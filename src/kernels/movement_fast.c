@@ -245,13 +245,6 @@ void df_transpose_fast(const void *x, void *y, size_t elem, int rank, const int6
     df_transpose_fast_with(x, y, elem, rank, in_dims, perm, NULL);
 }
 
-void df_shuffle_fast(const float *x, float *y, int64_t n, int64_t groups, int64_t per_group)
-{
-    static const int perm[3] = {0, 2, 1};
-    const int64_t dims[3] = {n, groups, per_group};
-    df_transpose_fast(x, y, sizeof(float), 3, dims, perm);
-}
-
 void df_slice_fast(const void *x, void *y, size_t elem, int rank, const int64_t *in_dims,
                    const int64_t *starts, const int64_t *steps, const int64_t *out_dims)
 {

@@ -12,10 +12,6 @@
 void df_transpose_fast(const void *x, void *y, size_t elem, int rank, const int64_t *in_dims,
                        const int *perm);
 
-/* df_shuffle_ref's contract: the [groups][per_group] -> [per_group][groups]
- * transpose of each pixel, done by df_transpose_fast. */
-void df_shuffle_fast(const float *x, float *y, int64_t n, int64_t groups, int64_t per_group);
-
 void df_slice_fast(const void *x, void *y, size_t elem, int rank, const int64_t *in_dims,
                    const int64_t *starts, const int64_t *steps, const int64_t *out_dims);
 

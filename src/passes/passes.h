@@ -4,6 +4,7 @@
  *   simplify.c Identity/Dropout removal, BatchNormalization folded into Conv,
  *             SiLU/HardSwish patterns, activations and residual adds fused
  *   layout.c  NHWC for spatial values, transposes only where ONNX order is needed
+ *   simplify.c again: a Concat folded into the ChannelShuffle that reads it
  */
 #ifndef DF_PASSES_PASSES_H
 #define DF_PASSES_PASSES_H
@@ -18,5 +19,9 @@ df_status df_infer_shapes(df_graph *g);
 
 df_status df_simplify(df_graph *g);
 df_status df_assign_layout(df_graph *g);
+/* After df_assign_layout: a ChannelShuffle of a Concat of one part per group
+ * reads the parts itself (its inputs become the Concat's; kernels.h,
+ * df_shuffle_ref). */
+df_status df_fold_concat_into_shuffle(df_graph *g);
 
 #endif

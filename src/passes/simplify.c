@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "passes/passes.h"
 
 static int is_const(const df_graph *g, int v) { return v >= 0 && g->values[v].data != NULL; }
@@ -390,5 +391,59 @@ df_status df_simplify(df_graph *g)
         else if (is_activation(g->nodes[i].op))
             st = fuse_activation(g, i);
     }
+    return st;
+}
+
+/* ShuffleNetV2 concatenates its two branches and shuffles the result at once:
+ * a ChannelShuffle of `group` groups whose input is a Concat of `group`
+ * equal parts along the channels reads each group straight from its part,
+ * one pass over the data instead of two. Runs after the layout pass, on NHWC
+ * values (channels innermost, axis 3). */
+static df_status fold_concat_into_shuffle(df_graph *g, int shuffle_index)
+{
+    df_node *s = &g->nodes[shuffle_index];
+    const int64_t group = df_attr_int(s, "group", 1);
+    if (s->n_in != 1 || df_attr_int(s, "axis", 1) != 3 || group < 2 ||
+        group > DF_SHUFFLE_MAX_GROUPS || !private_value(g, s->in[0]))
+        return DF_OK;
+    const df_value *whole = &g->values[s->in[0]];
+    const int producer = whole->producer;
+    if (producer < 0 || !whole->nhwc || whole->rank != 4 || whole->dims[3] % group != 0)
+        return DF_OK;
+    df_node *cat = &g->nodes[producer];
+    if (cat->dead || cat->op != DF_OP_CONCAT || cat->n_in != group || df_attr_int(cat, "axis", 0) != 3)
+        return DF_OK;
+    for (int k = 0; k < cat->n_in; k++) {
+        const df_value *v = cat->in[k] >= 0 ? &g->values[cat->in[k]] : NULL;
+        if (!v || v->dtype != DF_DT_F32 || v->rank != 4 || !v->nhwc ||
+            memcmp(v->dims, whole->dims, 3 * sizeof v->dims[0]) != 0 ||
+            v->dims[3] != whole->dims[3] / group)
+            return DF_OK;
+    }
+    int *in = malloc((size_t)cat->n_in * sizeof *in);
+    if (!in)
+        return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while fusing ops");
+    memcpy(in, cat->in, (size_t)cat->n_in * sizeof *in);
+    free(s->in);
+    s->in = in;
+    s->n_in = cat->n_in;
+    cat->dead = 1;
+    df_graph_count_uses(g);
+    char *type = malloc(sizeof "Concat+ChannelShuffle");
+    if (!type)
+        return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while fusing ops");
+    strcpy(type, "Concat+ChannelShuffle");
+    free(s->fused_types);
+    s->fused_types = type;
+    return DF_OK;
+}
+
+df_status df_fold_concat_into_shuffle(df_graph *g)
+{
+    df_graph_count_uses(g);
+    df_status st = DF_OK;
+    for (int i = 0; i < g->n_nodes && st == DF_OK; i++)
+        if (!g->nodes[i].dead && g->nodes[i].op == DF_OP_CHANNEL_SHUFFLE)
+            st = fold_concat_into_shuffle(g, i);
     return st;
 }

@@ -415,7 +415,8 @@ static df_status compile_step(const df_graph *g, const df_node *n, df_step *s)
         s->rank = 4;
         s->in_dims[0] = prod(x->dims, 0, axis);
         s->in_dims[1] = group;
-        s->in_dims[2] = x->dims[axis] / group;
+        /* one input holds every group, or (Concat folded in) each its own */
+        s->in_dims[2] = n->n_in > 1 ? x->dims[axis] : x->dims[axis] / group;
         s->in_dims[3] = prod(x->dims, axis + 1, x->rank);
         s->perm[0] = 0;
         s->perm[1] = 2;

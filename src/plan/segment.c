@@ -233,7 +233,15 @@ static int row_local(const df_program *p, const df_step *s)
         return 1;
     }
     case DF_OP_CHANNEL_SHUFFLE:
-        return df_attr_int(n, "axis", 1) == 3 && nhwc4(&g->values[n->in[0]]);
+        if (df_attr_int(n, "axis", 1) != 3 || n->n_in > DF_SEG_MAX_INPUTS ||
+            df_attr_int(n, "group", 1) > DF_SHUFFLE_MAX_GROUPS)
+            return 0;
+        for (int k = 0; k < n->n_in; k++) {
+            const df_value *v = &g->values[n->in[k]];
+            if (!nhwc4(v) || memcmp(v->dims, y->dims, sizeof v->dims[0] * 3) != 0)
+                return 0;
+        }
+        return 1;
     case DF_OP_TRANSPOSE:
         return df_step_to_nhwc(g, s);
     case DF_OP_CONCAT:

@@ -186,11 +186,11 @@ void df_pad_ref(const float *x, float *y, int rank, const int64_t *in_dims,
     } while (df_ref_next_index(outer_rank, out_dims, idx));
 }
 
-void df_shuffle_ref(const float *x, float *y, int64_t n, int64_t groups, int64_t per_group)
+void df_shuffle_ref(const float *const *x, int64_t x_stride, float *y, int64_t n, int64_t groups,
+                    int64_t per_group)
 {
-    const int64_t c = groups * per_group;
-    for (int64_t p = 0; p < n; p++, x += c, y += c)
+    for (int64_t p = 0; p < n; p++, y += groups * per_group)
         for (int64_t i = 0; i < per_group; i++)
             for (int64_t j = 0; j < groups; j++)
-                y[i * groups + j] = x[j * per_group + i];
+                y[i * groups + j] = x[j][p * x_stride + i];
 }

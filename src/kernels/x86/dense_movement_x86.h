@@ -14,9 +14,9 @@ void df_transpose2d_u32_avx2(const uint32_t *x, int64_t xs, uint32_t *y, int64_t
                              int64_t rows, int64_t cols);
 
 /* df_shuffle_ref's contract. Two groups (ShuffleNetV2's) are interleaved 8
- * channels of each at a time in registers; other counts go to the tiled
- * transpose. */
-void df_shuffle_avx2(const float *x, float *y, int64_t n, int64_t groups, int64_t per_group);
+ * channels of each at a time in registers; other counts go to the reference. */
+void df_shuffle_avx2(const float *const *x, int64_t x_stride, float *y, int64_t n, int64_t groups,
+                     int64_t per_group);
 
 /* df_gemm_ref's contract. Fast for trans_a = 0 with trans_b = 1 (dot products
  * over contiguous k: the classifier's GEMV), and for trans_b = 0 with either

@@ -112,15 +112,13 @@ static void interleave2(const float *a, const float *b, float *y, int64_t n)
     }
 }
 
-void df_shuffle_avx2(const float *x, float *y, int64_t n, int64_t groups, int64_t per_group)
+void df_shuffle_avx2(const float *const *x, int64_t x_stride, float *y, int64_t n, int64_t groups,
+                     int64_t per_group)
 {
     if (groups != 2) {
-        static const int perm[3] = {0, 2, 1};
-        const int64_t dims[3] = {n, groups, per_group};
-        df_transpose_avx2(x, y, sizeof(float), 3, dims, perm);
+        df_shuffle_ref(x, x_stride, y, n, groups, per_group);
         return;
     }
-    const int64_t c = 2 * per_group;
-    for (int64_t p = 0; p < n; p++, x += c, y += c)
-        interleave2(x, x + per_group, y, per_group);
+    for (int64_t p = 0; p < n; p++)
+        interleave2(x[0] + p * x_stride, x[1] + p * x_stride, y + p * 2 * per_group, per_group);
 }
