@@ -94,6 +94,28 @@ class Shuffle(nn.Module):
         return x.view(n, c, h, w)
 
 
+def channel_shuffle(x, groups):
+    n, c, h, w = x.size()
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+class ShuffleUnits(nn.Module):
+    """ShuffleNetV2 units: slices of a shuffled tensor, which deepfirst folds
+    into the shuffle when they take whole groups (the third unit's, of a
+    one-input shuffle), and must leave alone when they do not (the second
+    unit's 3 channels of a 2-group shuffle of a folded Concat)."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(6, 6, 3, padding=1)
+        self.c2 = nn.Conv2d(9, 9, 1)
+        self.c3 = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        x = channel_shuffle(torch.cat([x[:, :6], F.relu(self.c1(x[:, 6:]))], 1), 2)
+        x = channel_shuffle(torch.cat([x[:, :3], self.c2(x[:, 3:])], 1), 2)
+        return channel_shuffle(torch.cat([x[:, :4], self.c3(x[:, 4:])], 1), 3)
+
+
 class Pools(nn.Module):
     """GoogLeNet-like ceil_mode max pooling and padded average pooling."""
     def __init__(self):
@@ -156,6 +178,7 @@ MODELS = {
     "dense_concat_bn": (DenseConcatBn, (1, 6, 9, 9)),
     "squeeze_excite": (SqueezeExcite, (2, 16, 14, 14)),
     "shuffle": (Shuffle, (1, 6, 7, 5)),
+    "shuffle_units": (ShuffleUnits, (2, 12, 9, 7)),
     "pools": (Pools, (1, 3, 33, 29)),
     "head": (Head, (3, 4, 10, 11)),
     "matmul_attention": (MatMulAttention, (2, 8, 4, 5)),

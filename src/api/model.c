@@ -234,7 +234,7 @@ df_status df_model_open_memory(const void *data, size_t size, const char *name,
     if (st == DF_OK)
         st = df_assign_layout(g);
     if (st == DF_OK)
-        st = df_fold_concat_into_shuffle(g);
+        st = df_fold_into_shuffles(g);
     if (st == DF_OK)
         st = plan_and_compile(m, g, &opt, data, size);
     if (st != DF_OK) {

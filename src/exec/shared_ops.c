@@ -201,13 +201,14 @@ static void shuffle_task(void *arg, size_t i)
     if (d[3] == 1 && d[1] <= DF_SHUFFLE_MAX_GROUPS) { /* channels innermost: NHWC */
         const float *x[DF_SHUFFLE_MAX_GROUPS];
         const float *const *in = (const float *const *)t->in;
+        const int64_t part = t->s->part_c, stride = t->n == 1 ? d[1] * part : part;
         for (int64_t j = 0; j < d[1]; j++)
-            x[j] = t->n == 1 ? in[0] + (size_t)o0 * per + (size_t)(j * d[2])
-                             : in[j] + (size_t)(o0 * d[2]);
-        t->s->kern->shuffle(x, t->n == 1 ? d[1] * d[2] : d[2], y, o1 - o0, d[1], d[2]);
+            x[j] = (t->n == 1 ? in[0] + j * part : in[j]) + o0 * stride + t->s->part_offset;
+        t->s->kern->shuffle(x, stride, y, o1 - o0, d[1], d[2]);
         return;
     }
-    /* one input (the Concat is folded in only under DF_SHUFFLE_MAX_GROUPS) */
+    /* one input, all of it (a Concat or a Slice is folded in only under
+     * DF_SHUFFLE_MAX_GROUPS) */
     const int64_t dims[4] = {o1 - o0, d[1], d[2], d[3]};
     t->s->kern->transpose((const float *)t->in[0] + (size_t)o0 * per, y, sizeof(float), 4, dims,
                           t->s->perm);

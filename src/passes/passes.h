@@ -19,9 +19,11 @@ df_status df_infer_shapes(df_graph *g);
 
 df_status df_simplify(df_graph *g);
 df_status df_assign_layout(df_graph *g);
-/* After df_assign_layout: a ChannelShuffle of a Concat of one part per group
- * reads the parts itself (its inputs become the Concat's; kernels.h,
- * df_shuffle_ref). */
-df_status df_fold_concat_into_shuffle(df_graph *g);
+/* After df_assign_layout, on NHWC ChannelShuffles: one of a Concat of one
+ * part per group reads the parts itself (its inputs become the Concat's;
+ * kernels.h, df_shuffle_ref), and Slices of whole groups of a shuffle's
+ * output become shuffles that take their share of each part (attribute
+ * "offset": the first channel of each part they read). */
+df_status df_fold_into_shuffles(df_graph *g);
 
 #endif

@@ -438,12 +438,118 @@ static df_status fold_concat_into_shuffle(df_graph *g, int shuffle_index)
     return DF_OK;
 }
 
-df_status df_fold_concat_into_shuffle(df_graph *g)
+/* The first channel a Slice of NHWC value v takes, when it takes a run of
+ * channels with step 1 and every pixel (-1 otherwise). */
+static int64_t channel_slice_start(const df_graph *g, const df_node *n, int v)
+{
+    const df_value *x = &g->values[v];
+    if (n->op != DF_OP_SLICE || n->n_in < 4 || n->in[0] != v || n->out[0] < 0)
+        return -1;
+    for (int k = 1; k < n->n_in; k++)
+        if (n->in[k] == v)
+            return -1;
+    const df_value *st = &g->values[n->in[1]], *ax = n->in[3] >= 0 ? &g->values[n->in[3]] : NULL;
+    const df_value *sp = n->n_in > 4 && n->in[4] >= 0 ? &g->values[n->in[4]] : NULL;
+    const df_value *y = &g->values[n->out[0]];
+    if (!st->data || st->dtype != DF_DT_I64 || !ax || !ax->data || ax->dtype != DF_DT_I64 ||
+        df_value_numel(ax) != 1 || df_value_numel(st) != 1 ||
+        (sp && (!sp->data || sp->dtype != DF_DT_I64 || ((const int64_t *)sp->data)[0] != 1)))
+        return -1;
+    const int64_t axis = ((const int64_t *)ax->data)[0];
+    if ((axis != 3 && axis != -1) || y->rank != 4 || memcmp(y->dims, x->dims, 3 * sizeof x->dims[0]))
+        return -1;
+    /* as compile_slice normalises it: from the end when negative, clamped */
+    int64_t start = ((const int64_t *)st->data)[0];
+    if (start < 0)
+        start += x->dims[3];
+    start = start < 0 ? 0 : start > x->dims[3] ? x->dims[3] : start;
+    return start + y->dims[3] <= x->dims[3] ? start : -1;
+}
+
+/* ShuffleNetV2 splits the shuffled tensor in halves at once: when every
+ * consumer of a ChannelShuffle's output is a Slice of whole groups of its
+ * channels, each Slice becomes a ChannelShuffle of the same inputs that
+ * takes only its share of each group's part, and the tensor in between is
+ * never written. Channel c = i * group + j of the output is channel i of part
+ * j, so channels [c0, c1) are channels [c0 / group, c1 / group) of each
+ * part when group divides c0 and c1. */
+static df_status fold_slices_into_shuffle(df_graph *g, int shuffle_index)
+{
+    const df_node *s = &g->nodes[shuffle_index];
+    const int64_t group = df_attr_int(s, "group", 1);
+    const int v = s->out[0];
+    if (df_attr_int(s, "axis", 1) != 3 || df_attr_int(s, "offset", 0) != 0 || v < 0 ||
+        g->values[v].graph_output >= 0 || !g->values[v].nhwc || g->values[v].rank != 4 ||
+        group > DF_SHUFFLE_MAX_GROUPS)
+        return DF_OK;
+    int consumers = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const df_node *n = &g->nodes[i];
+        int reads = 0;
+        for (int k = 0; k < n->n_in; k++)
+            reads |= n->in[k] == v;
+        if (n->dead || !reads)
+            continue;
+        const int64_t c0 = channel_slice_start(g, n, v);
+        if (c0 < 0 || c0 % group != 0 || g->values[n->out[0]].dims[3] % group != 0)
+            return DF_OK;
+        consumers++;
+    }
+    if (consumers == 0)
+        return DF_OK;
+
+    const char *fused = s->fused_types ? s->fused_types : "ChannelShuffle";
+    for (int i = 0; i < g->n_nodes; i++) {
+        df_node *n = &g->nodes[i];
+        if (n->dead || n->n_in < 1 || n->in[0] != v)
+            continue;
+        s = &g->nodes[shuffle_index];
+        const int64_t c0 = channel_slice_start(g, n, v);
+        int *in = malloc((size_t)s->n_in * sizeof *in);
+        char *op_type = malloc(sizeof "ChannelShuffle");
+        char *type = malloc(strlen(fused) + sizeof "+Slice");
+        if (!in || !op_type || !type) {
+            free(in);
+            free(op_type);
+            free(type);
+            return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while fusing ops");
+        }
+        memcpy(in, s->in, (size_t)s->n_in * sizeof *in);
+        free(n->in);
+        n->in = in;
+        n->n_in = s->n_in;
+        strcpy(op_type, "ChannelShuffle");
+        free(n->op_type);
+        n->op_type = op_type;
+        strcpy(type, fused);
+        strcat(type, "+Slice");
+        free(n->fused_types);
+        n->fused_types = type;
+        n->op = DF_OP_CHANNEL_SHUFFLE;
+        df_status st = df_node_set_int(n, "axis", 3);
+        if (st == DF_OK)
+            st = df_node_set_int(n, "group", group);
+        if (st == DF_OK)
+            st = df_node_set_int(n, "offset", c0 / group);
+        if (st != DF_OK)
+            return st;
+    }
+    g->nodes[shuffle_index].dead = 1;
+    df_graph_count_uses(g);
+    return DF_OK;
+}
+
+df_status df_fold_into_shuffles(df_graph *g)
 {
     df_graph_count_uses(g);
     df_status st = DF_OK;
     for (int i = 0; i < g->n_nodes && st == DF_OK; i++)
         if (!g->nodes[i].dead && g->nodes[i].op == DF_OP_CHANNEL_SHUFFLE)
             st = fold_concat_into_shuffle(g, i);
+    /* the Slices' new shuffles read the Concat's parts too */
+    const int n_nodes = g->n_nodes;
+    for (int i = 0; i < n_nodes && st == DF_OK; i++)
+        if (!g->nodes[i].dead && g->nodes[i].op == DF_OP_CHANNEL_SHUFFLE)
+            st = fold_slices_into_shuffle(g, i);
     return st;
 }

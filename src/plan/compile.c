@@ -415,8 +415,11 @@ static df_status compile_step(const df_graph *g, const df_node *n, df_step *s)
         s->rank = 4;
         s->in_dims[0] = prod(x->dims, 0, axis);
         s->in_dims[1] = group;
-        /* one input holds every group, or (Concat folded in) each its own */
-        s->in_dims[2] = n->n_in > 1 ? x->dims[axis] : x->dims[axis] / group;
+        /* one input holds every group's part, or (Concat folded in) each
+         * part is an input; a Slice folded in takes some of each part */
+        s->part_c = n->n_in > 1 ? x->dims[axis] : x->dims[axis] / group;
+        s->part_offset = df_attr_int(n, "offset", 0);
+        s->in_dims[2] = g->values[n->out[0]].dims[axis] / group;
         s->in_dims[3] = prod(x->dims, axis + 1, x->rank);
         s->perm[0] = 0;
         s->perm[1] = 2;

@@ -54,6 +54,9 @@ typedef struct df_step {
     int reduce[DF_MAX_RANK];
     int64_t starts[DF_MAX_RANK], steps[DF_MAX_RANK];
     int64_t outer, inner, axis_n;
+    /* ChannelShuffle (NHWC): each group's part of the input has part_c
+     * channels, of which in_dims[2] from part_offset on are taken */
+    int64_t part_c, part_offset;
     int64_t *sizes;       /* owned: concat/split part sizes */
     float alpha, beta;
     int trans_a, trans_b;
