@@ -443,7 +443,7 @@ static df_status fold_concat_into_shuffle(df_graph *g, int shuffle_index)
 static int64_t channel_slice_start(const df_graph *g, const df_node *n, int v)
 {
     const df_value *x = &g->values[v];
-    if (n->op != DF_OP_SLICE || n->n_in < 4 || n->in[0] != v || n->out[0] < 0)
+    if (n->op != DF_OP_SLICE || n->n_in < 4 || n->in[0] != v || n->in[1] < 0 || n->out[0] < 0)
         return -1;
     for (int k = 1; k < n->n_in; k++)
         if (n->in[k] == v)
@@ -453,7 +453,8 @@ static int64_t channel_slice_start(const df_graph *g, const df_node *n, int v)
     const df_value *y = &g->values[n->out[0]];
     if (!st->data || st->dtype != DF_DT_I64 || !ax || !ax->data || ax->dtype != DF_DT_I64 ||
         df_value_numel(ax) != 1 || df_value_numel(st) != 1 ||
-        (sp && (!sp->data || sp->dtype != DF_DT_I64 || ((const int64_t *)sp->data)[0] != 1)))
+        (sp && (!sp->data || sp->dtype != DF_DT_I64 || df_value_numel(sp) != 1 ||
+                ((const int64_t *)sp->data)[0] != 1)))
         return -1;
     const int64_t axis = ((const int64_t *)ax->data)[0];
     if ((axis != 3 && axis != -1) || y->rank != 4 || memcmp(y->dims, x->dims, 3 * sizeof x->dims[0]))
