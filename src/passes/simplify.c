@@ -29,6 +29,20 @@ static int private_value(const df_graph *g, int v)
     return v >= 0 && g->values[v].n_consumers == 1 && g->values[v].graph_output < 0;
 }
 
+/* Replaces the string *field (an op type, a fused-types list) with a
+ * followed by b. */
+static df_status set_text(char **field, const char *a, const char *b)
+{
+    char *t = malloc(strlen(a) + strlen(b) + 1);
+    if (!t)
+        return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while fusing ops");
+    strcpy(t, a);
+    strcat(t, b);
+    free(*field);
+    *field = t;
+    return DF_OK;
+}
+
 static void replace_uses(df_graph *g, int from, int to)
 {
     for (int i = 0; i < g->n_nodes; i++) {
@@ -300,12 +314,9 @@ static df_status fuse_gated_activation(df_graph *g, int mul_index)
         } else {
             continue;
         }
-        char *t = malloc(strlen(type) + 1);
-        if (!t)
-            return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while fusing ops");
-        strcpy(t, type);
-        free(mul->op_type);
-        mul->op_type = t;
+        const df_status st = set_text(&mul->op_type, type, "");
+        if (st != DF_OK)
+            return st;
         mul->op = fused;
         mul->in[0] = x;
         mul->n_in = 1;
@@ -346,16 +357,13 @@ static df_status fuse_channel_shuffle(df_graph *g, int transpose_index)
         mv->dims[4] != xv->dims[3])
         return DF_OK;
 
-    char *type = malloc(sizeof "ChannelShuffle");
-    if (!type)
-        return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while fusing ops");
-    strcpy(type, "ChannelShuffle");
-    free(r2->op_type);
-    r2->op_type = type;
+    df_status st = set_text(&r2->op_type, "ChannelShuffle", "");
+    if (st != DF_OK)
+        return st;
     r2->op = DF_OP_CHANNEL_SHUFFLE;
     r2->in[0] = x;
     r2->n_in = 1; /* the shape input is no longer read */
-    df_status st = df_node_set_int(r2, "axis", 1);
+    st = df_node_set_int(r2, "axis", 1);
     if (st == DF_OK)
         st = df_node_set_int(r2, "group", group);
     r1->dead = 1;
@@ -429,13 +437,7 @@ static df_status fold_concat_into_shuffle(df_graph *g, int shuffle_index)
     s->n_in = cat->n_in;
     cat->dead = 1;
     df_graph_count_uses(g);
-    char *type = malloc(sizeof "Concat+ChannelShuffle");
-    if (!type)
-        return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while fusing ops");
-    strcpy(type, "Concat+ChannelShuffle");
-    free(s->fused_types);
-    s->fused_types = type;
-    return DF_OK;
+    return set_text(&s->fused_types, "Concat+ChannelShuffle", "");
 }
 
 /* The first channel a Slice of NHWC value v takes, when it takes a run of
@@ -507,27 +509,18 @@ static df_status fold_slices_into_shuffle(df_graph *g, int shuffle_index)
         s = &g->nodes[shuffle_index];
         const int64_t c0 = channel_slice_start(g, n, v);
         int *in = malloc((size_t)s->n_in * sizeof *in);
-        char *op_type = malloc(sizeof "ChannelShuffle");
-        char *type = malloc(strlen(fused) + sizeof "+Slice");
-        if (!in || !op_type || !type) {
-            free(in);
-            free(op_type);
-            free(type);
+        if (!in)
             return df_fail(DF_ERR_OUT_OF_MEMORY, "out of memory while fusing ops");
-        }
         memcpy(in, s->in, (size_t)s->n_in * sizeof *in);
         free(n->in);
         n->in = in;
         n->n_in = s->n_in;
-        strcpy(op_type, "ChannelShuffle");
-        free(n->op_type);
-        n->op_type = op_type;
-        strcpy(type, fused);
-        strcat(type, "+Slice");
-        free(n->fused_types);
-        n->fused_types = type;
         n->op = DF_OP_CHANNEL_SHUFFLE;
-        df_status st = df_node_set_int(n, "axis", 3);
+        df_status st = set_text(&n->op_type, "ChannelShuffle", "");
+        if (st == DF_OK)
+            st = set_text(&n->fused_types, fused, "+Slice");
+        if (st == DF_OK)
+            st = df_node_set_int(n, "axis", 3);
         if (st == DF_OK)
             st = df_node_set_int(n, "group", group);
         if (st == DF_OK)

@@ -191,6 +191,20 @@ static df_status size_segment(df_segment *seg)
 
 static int nhwc4(const df_value *v) { return v->nhwc && v->rank == 4 && v->dtype == DF_DT_F32; }
 
+/* Whether every input of n (at most a segment's) is an NHWC image of y's
+ * batch, height and width, so output row r reads row r of each. */
+static int rows_of_inputs(const df_graph *g, const df_node *n, const df_value *y)
+{
+    if (n->n_in > DF_SEG_MAX_INPUTS)
+        return 0;
+    for (int k = 0; k < n->n_in; k++) {
+        const df_value *v = &g->values[n->in[k]];
+        if (!nhwc4(v) || memcmp(v->dims, y->dims, sizeof v->dims[0] * 3) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 /* Whether a step computes output rows from a window of input rows, and so may
  * join a segment. */
 static int row_local(const df_program *p, const df_step *s)
@@ -233,26 +247,12 @@ static int row_local(const df_program *p, const df_step *s)
         return 1;
     }
     case DF_OP_CHANNEL_SHUFFLE:
-        if (df_attr_int(n, "axis", 1) != 3 || n->n_in > DF_SEG_MAX_INPUTS ||
-            df_attr_int(n, "group", 1) > DF_SHUFFLE_MAX_GROUPS)
-            return 0;
-        for (int k = 0; k < n->n_in; k++) {
-            const df_value *v = &g->values[n->in[k]];
-            if (!nhwc4(v) || memcmp(v->dims, y->dims, sizeof v->dims[0] * 3) != 0)
-                return 0;
-        }
-        return 1;
+        return df_attr_int(n, "axis", 1) == 3 &&
+               df_attr_int(n, "group", 1) <= DF_SHUFFLE_MAX_GROUPS && rows_of_inputs(g, n, y);
     case DF_OP_TRANSPOSE:
         return df_step_to_nhwc(g, s);
     case DF_OP_CONCAT:
-        if (df_attr_int(n, "axis", 1) != 3 || n->n_in > DF_SEG_MAX_INPUTS)
-            return 0;
-        for (int k = 0; k < n->n_in; k++) {
-            const df_value *v = &g->values[n->in[k]];
-            if (!nhwc4(v) || memcmp(v->dims, y->dims, sizeof v->dims[0] * 3) != 0)
-                return 0;
-        }
-        return 1;
+        return df_attr_int(n, "axis", 1) == 3 && rows_of_inputs(g, n, y);
     default:
         return 0;
     }

@@ -44,7 +44,7 @@
 #define OCB DF_CONV_AVX512_OC_BLOCK
 #define MR 12 /* output pixels per tile: 14 measured no faster */
 /* A part whose weights take at most this much runs tile by tile
- * (rows_by_tile), the others block by block (rows_of_block). */
+ * (rows_by_tile), the others block by block. */
 #define TILE_MAJOR_WEIGHT_BYTES (640 * 1024)
 #define TILE_MAJOR_BLOCKS 64 /* blocks rows_by_tile holds: 2048 channels */
 
@@ -392,31 +392,11 @@ static void start_row(const df_conv_params *p, tile_at *t, int y)
     df_avx512_valid_taps(t->iy0, p->dil_h, p->k_h, p->in_h, &t->ky_lo, &t->ky_hi);
 }
 
-/* Output rows [y0, y1) of block b: the block's weights stay in L1 while
- * its tiles pass. */
-static void rows_of_block(const df_conv_params *p, const dense_geom *g,
-                          const float *const *in_rows, float *const *out_rows,
-                          const float *const *res_rows, int y0, int y1, int b)
-{
-    const block_at k = block_of(p, g, b);
-    const row_tiles r = tiles_of(p);
-    tile_at t = {.in_rows = in_rows, .in_c0 = (size_t)(b / g->oc_blocks) * g->cin};
-    for (int y = y0; y < y1; y++) {
-        start_row(p, &t, y);
-        t.x = 0;
-        for (int i = 0; i < r.n; i++) {
-            const int n_px = r.base + (i < r.wider);
-            const int edge = t.x < r.x_lo || t.x + n_px > r.x_hi;
-            block_tile(p, g, &k, &t, n_px, edge, out_rows[y], res_rows ? res_rows[y] : NULL);
-            t.x += n_px;
-        }
-    }
-}
-
 /* Output rows [y0, y1) of blocks [b0, b1), every block of one tile before
  * the next tile: a tile's inputs stay in L1 while the weights stream from
  * L2, and each output pixel's channels are written (and its residual read)
- * as one run, which the prefetchers follow. */
+ * as one run, which the prefetchers follow. Over one block, the block's
+ * weights stay in L1 while its tiles pass. */
 static void rows_by_tile(const df_conv_params *p, const dense_geom *g,
                          const float *const *in_rows, float *const *out_rows,
                          const float *const *res_rows, int y0, int y1, int b0, int b1)
@@ -475,7 +455,7 @@ void df_conv_part_avx512(const df_conv_params *p, const float *const *in_rows,
         rows_by_tile(p, &g, in_rows, out_rows, res_rows, y0, y1, b0, b1);
     } else {
         for (int b = b0; b < b1; b++)
-            rows_of_block(p, &g, in_rows, out_rows, res_rows, y0, y1, b);
+            rows_by_tile(p, &g, in_rows, out_rows, res_rows, y0, y1, b, b + 1);
     }
 }
 
