@@ -125,15 +125,15 @@ void df_exec_segment_rows(df_exec *e, int s, int lane, int image, int j, int y0,
     }
     case DF_OP_CHANNEL_SHUFFLE: {
         /* the shuffle of each of the row's w pixels (axis 3, inner 1) */
-        const int64_t groups = st->in_dims[1], per = st->in_dims[2], part = st->part_c;
         float **in[DF_SEG_MAX_INPUTS];
         for (int k = 0; k < n->n_in; k++)
             in[k] = input_rows(e, s, lane, image, n->in[k]);
-        const float *x[DF_SHUFFLE_MAX_GROUPS]; /* row_local in segment.c */
+        const float *row[DF_SEG_MAX_INPUTS], *x[DF_SHUFFLE_MAX_GROUPS]; /* row_local in segment.c */
         for (int r = y0; r < y1; r++) {
-            for (int64_t j = 0; j < groups; j++)
-                x[j] = (n->n_in == 1 ? in[0][r] + j * part : in[j][r]) + st->part_offset;
-            st->kern->shuffle(x, n->n_in == 1 ? groups * part : part, out[r], w, groups, per);
+            for (int k = 0; k < n->n_in; k++)
+                row[k] = in[k][r];
+            const int64_t stride = df_shuffle_sources(st, row, n->n_in, x);
+            st->kern->shuffle(x, stride, out[r], w, st->in_dims[1], st->in_dims[2]);
         }
         return;
     }

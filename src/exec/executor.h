@@ -53,6 +53,10 @@ void df_exec_join(df_exec *e, const df_step *s, int n, const void *const *in, vo
                   size_t elem);
 /* ChannelShuffle of one input, or of n_in inputs that are its groups. */
 void df_exec_shuffle(df_exec *e, const df_step *s, const float *const *in, int n_in, float *y);
+/* Where NHWC ChannelShuffle step s reads group j of the pixel at in[k]
+ * (one pointer per input): x[j], for j < s->in_dims[1]. Returns the floats
+ * between two pixels of one x[j] (the kernel's x_stride). */
+int64_t df_shuffle_sources(const df_step *s, const float *const *in, int n_in, const float **x);
 /* A Transpose for which df_step_to_nhwc holds, by output rows. */
 void df_exec_to_nhwc(df_exec *e, const df_step *s, const float *x, float *y);
 

@@ -200,10 +200,9 @@ static void shuffle_task(void *arg, size_t i)
     float *y = (float *)t->y + (size_t)o0 * per;
     if (d[3] == 1 && d[1] <= DF_SHUFFLE_MAX_GROUPS) { /* channels innermost: NHWC */
         const float *x[DF_SHUFFLE_MAX_GROUPS];
-        const float *const *in = (const float *const *)t->in;
-        const int64_t part = t->s->part_c, stride = t->n == 1 ? d[1] * part : part;
+        const int64_t stride = df_shuffle_sources(t->s, (const float *const *)t->in, t->n, x);
         for (int64_t j = 0; j < d[1]; j++)
-            x[j] = (t->n == 1 ? in[0] + j * part : in[j]) + o0 * stride + t->s->part_offset;
+            x[j] += o0 * stride;
         t->s->kern->shuffle(x, stride, y, o1 - o0, d[1], d[2]);
         return;
     }
@@ -235,6 +234,15 @@ void df_exec_to_nhwc(df_exec *e, const df_step *s, const float *x, float *y)
     task t = {.s = s, .x = x, .y = y, .count = d[0] * d[2]};
     t.tasks = tasks_for(e, t.count, d[0] * d[1] * d[2] * d[3]);
     run(e, to_nhwc_task, &t);
+}
+
+int64_t df_shuffle_sources(const df_step *s, const float *const *in, int n_in, const float **x)
+{
+    /* one input holds every group's part side by side; else each is an input */
+    const int64_t part = s->part_c;
+    for (int64_t j = 0; j < s->in_dims[1]; j++)
+        x[j] = (n_in == 1 ? in[0] + j * part : in[j]) + s->part_offset;
+    return n_in == 1 ? s->in_dims[1] * part : part;
 }
 
 void df_exec_shuffle(df_exec *e, const df_step *s, const float *const *in, int n_in, float *y)

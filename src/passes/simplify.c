@@ -540,9 +540,8 @@ df_status df_fold_into_shuffles(df_graph *g)
     for (int i = 0; i < g->n_nodes && st == DF_OK; i++)
         if (!g->nodes[i].dead && g->nodes[i].op == DF_OP_CHANNEL_SHUFFLE)
             st = fold_concat_into_shuffle(g, i);
-    /* the Slices' new shuffles read the Concat's parts too */
-    const int n_nodes = g->n_nodes;
-    for (int i = 0; i < n_nodes && st == DF_OK; i++)
+    /* after the Concats, so that the Slices' shuffles read their parts too */
+    for (int i = 0; i < g->n_nodes && st == DF_OK; i++)
         if (!g->nodes[i].dead && g->nodes[i].op == DF_OP_CHANNEL_SHUFFLE)
             st = fold_slices_into_shuffle(g, i);
     return st;
