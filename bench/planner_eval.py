@@ -14,8 +14,9 @@
    every unit of the plan space measured on the real model, the prediction errors of the
    learned model and of the analytic estimate alone, Kendall's tau of the schedules of each
    segment, the planners' plans and the best plan of the space measured end to end side by
-   side (regret = latency over the fastest of them), planning time, and the run-to-run
-   noise of repeating a measurement.
+   side (regret = latency over the fastest of them), planning time, and, from measuring
+   the plan space twice (--passes), the run-to-run noise and how well the measurement
+   ranks the schedules itself (the tau a perfect-looking prediction can reach here).
 4. Writes the report (default docs/planner.md) and the raw results (bench/out/planner.json).
 Progress goes to stderr.
 """
@@ -72,7 +73,8 @@ def calibrate(exe, args):
 
 def evaluate(exe, args, model, threads):
     cmd = [exe, "evaluate", os.path.join(args.zoo, model + ".onnx"), "-t", str(threads),
-           "--cache-dir", args.cache, "--runs", str(args.runs), "--rounds", str(args.rounds)]
+           "--cache-dir", args.cache, "--runs", str(args.runs), "--rounds", str(args.rounds),
+           "--passes", str(args.passes)]
     log("$ " + " ".join(cmd))
     out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          text=True)
@@ -104,6 +106,9 @@ def report(results, calib, args):
         ma = statistics.mean(r["errors"]["analytic"]["mape"] for r in rs)
         tau = statistics.mean(r["tau"]["learned"] for r in rs)
         tau_a = statistics.mean(r["tau"]["analytic"] for r in rs)
+        self_taus = [r["tau"].get("measurement") for r in rs]
+        self_taus = [t for t in self_taus if t is not None and t == t]
+        tau_self = fmt(statistics.mean(self_taus), 2) if self_taus else "-"
         worst = max(r["plans"]["learned"]["regret_pct"] for r in rs)
         plan_ms = max(r["planning_ms"] for r in rs)
         noise = statistics.mean(r["noise_pct"] for r in rs)
@@ -120,7 +125,8 @@ def report(results, calib, args):
                   f"| end-to-end regret, mean of the models | | {mean_regret['learned']:.1f}% | "
                   f"{mean_regret['analytic']:.1f}% | {mean_regret['heuristic']:.1f}% |",
                   f"| planning time, slowest model | < 1 s | {plan_ms:.0f} ms | | |",
-                  f"| run-to-run noise of a unit's time (same plan measured twice) | | {noise:.1f}% | | |",
+                  f"| Kendall's tau of the measurement against itself (two passes over the same schedules) | | {tau_self} | | |",
+                  f"| run-to-run noise of a unit's time (two passes) | | {noise:.1f}% | | |",
                   ""]
         if plain:
             lines += [f"The learned planner takes a segment only when it is predicted {100 * MARGIN:.0f}% "
@@ -142,16 +148,22 @@ def report(results, calib, args):
               "the heuristic is the cache-size rule used without a calibration "
               "(README, Design decisions).", ""]
     lines += ["## Per model", "",
+              "The whole plan space is measured in passes (`deepfirst evaluate --passes`, "
+              f"{rows[0].get('passes', 1)} here), each running the same packed plans in fresh models, a pass "
+              "apart in time; a unit's measured time is the least of its passes' medians, because "
+              "this VM has slow phases of a few seconds in which everything runs 20-40% slower. "
+              "Noise: the mean absolute difference between the first two passes, per unit. "
               "MAPE and median APE: absolute percentage error of the predicted time of every unit "
               "of the plan space (each layer step, each segment under each band), against its "
-              "median measured time. Tau: Kendall's tau between predicted and measured times of "
+              "measured time. Tau: Kendall's tau between predicted and measured times of "
               "the schedules of each segment (its bands and its steps layer by layer), averaged "
-              "over segments. Regret: end-to-end median latency of the planner's plan over the "
+              "over segments; tau self: the same between the first and the second pass, which "
+              "bounds what a measured tau can show. Regret: end-to-end median latency of the planner's plan over the "
               "fastest plan measured side by side (the planners' plans, the layer-by-layer plan, "
               "and the best plan of the space by its units' measured times). Exhaustive: time to "
               "measure the whole space; planning: time to predict every candidate and choose.", ""]
     lines += ["| model | threads | candidates | MAPE learned / analytic | median APE l / a | "
-              "tau l / a | regret learned / analytic / heuristic / best / layer / learned without margin | latency learned, ms | "
+              "tau l / a / self | regret learned / analytic / heuristic / best / layer / learned without margin | latency learned, ms | "
               "planning ms | exhaustive s | noise |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -160,7 +172,8 @@ def report(results, calib, args):
             f"| {r['name']} | {r['threads']} | {r['candidates']} | "
             f"{fmt(e['learned']['mape'])} / {fmt(e['analytic']['mape'])} | "
             f"{fmt(e['learned']['median_ape'])} / {fmt(e['analytic']['median_ape'])} | "
-            f"{fmt(r['tau']['learned'], 2)} / {fmt(r['tau']['analytic'], 2)} | "
+            f"{fmt(r['tau']['learned'], 2)} / {fmt(r['tau']['analytic'], 2)} / "
+            f"{fmt(r['tau'].get('measurement'), 2)} | "
             + " / ".join(fmt(p[k]['regret_pct']) if k in p else "-"
                          for k in ["learned", "analytic", "heuristic", "best", "layer", "learned_plain"])
             + f" | {p['learned']['median_us'] / 1e3:.2f} | {r['planning_ms']:.0f} | "
@@ -184,6 +197,7 @@ def main():
     ap.add_argument("--threads", nargs="+", type=int, default=[1])
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--passes", type=int, default=2, help="measurements of each plan space")
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "planner.md"))
     ap.add_argument("--results", default=os.path.join(BENCH, "out", "planner.json"))
     ap.add_argument("--report-only", action="store_true")
