@@ -34,7 +34,8 @@ df_cli_test(planner_uses_tuned EXIT 0 ARGS plan ${SQUEEZE} -t 1 --cache-dir ${DF
             STDOUT "by the tuned planner" REQUIRES tuned)
 df_cli_test(planner_evaluate EXIT 0
             ARGS evaluate ${RESIDUAL} -t 1 --cache-dir ${DF_CALIB} --runs 2 --rounds 1
-            JSON_KEYS candidates errors tau plans noise_pct STDOUT "\"learned_plain\": {"
+            JSON_KEYS candidates errors tau plans noise_pct passes
+            STDOUT "\"measurement\": [0-9-].*\"learned_plain\": {"
             REQUIRES calibration pass_models)
 # no calibration: the heuristic, said once on stderr; learned refused
 df_cli_test(planner_no_calibration EXIT 0 ARGS plan ${RESIDUAL} --cache-dir ${DF_CALIB}/none

@@ -237,7 +237,7 @@ static int evaluate(const char *path, df_options opt, int runs, int rounds, int 
 
     /* exhaustive: measure every candidate; the first pass packs the plans,
      * the others run the same ones again */
-    double t_exh = cli_now_ms();
+    const double t_start = cli_now_ms();
     int left = nl;
     while (left > 0) {
         int segments = 0;
@@ -264,9 +264,9 @@ static int evaluate(const char *path, df_options opt, int runs, int rounds, int 
             break;
         left = now_left;
         progress_draw("measuring the plan space", (1.0 - (double)left / nl) / passes,
-                      (cli_now_ms() - t_exh) / 1e3);
+                      (cli_now_ms() - t_start) / 1e3);
     }
-    t_exh = cli_now_ms() - t_exh;
+    const double t_exh = cli_now_ms() - t_start; /* one pass: exhaustive tuning's time */
     for (int q = 1; q < passes; q++)
         for (int k = 0; k < n_packed; k++) {
             if (measure_candidates(bytes, e.size, path, &e.opt, packed[k], runs, cl, nl,
@@ -276,7 +276,7 @@ static int evaluate(const char *path, df_options opt, int runs, int rounds, int 
                 goto done;
             }
             progress_draw("measuring the plan space", (q + (double)(k + 1) / n_packed) / passes,
-                          (cli_now_ms() - t_exh) / 1e3);
+                          (cli_now_ms() - t_start) / 1e3);
         }
     progress_end();
     /* a unit's time: the least of its passes; the noise: how far the first
