@@ -19,6 +19,33 @@ static inline __m256i df_avx2_tail_mask(int n)
     return _mm256_loadu_si256((const __m256i *)(lanes + 8 - n));
 }
 
+/* The first n (0 <= n <= 8) lanes of v to p, nothing past them. Not
+ * VMASKMOVPS: AMD cores run its stores as microcode (a 3-channel NCHW -> NHWC
+ * transpose, all tail stores, ran 3x slower than an element-by-element copy),
+ * so tails go out as 4-, 2- and 1-lane stores. */
+static DF_ALWAYS_INLINE void df_avx2_store_first(float *p, __m256 v, int n)
+{
+    if (n >= 8) {
+        _mm256_storeu_ps(p, v);
+        return;
+    }
+    __m128 part = _mm256_castps256_ps128(v);
+    if (n >= 4) {
+        _mm_storeu_ps(p, part);
+        part = _mm256_extractf128_ps(v, 1);
+        p += 4;
+        n -= 4;
+    }
+    if (n >= 2) {
+        _mm_storel_pi((__m64 *)(void *)p, part);
+        part = _mm_movehl_ps(part, part);
+        p += 2;
+        n -= 2;
+    }
+    if (n)
+        _mm_store_ss(p, part);
+}
+
 /* The taps k in [0, k_n) whose position start + k * dil lies in [0, n), as
  * [*lo, *hi) (empty when equal): computed once per row or pixel, so the
  * inner loops need no bounds checks. */

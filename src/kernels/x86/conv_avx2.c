@@ -108,8 +108,9 @@ static DF_ALWAYS_INLINE void store_px(const df_conv_params *p, __m256 v0, __m256
             v0 = _mm256_add_ps(v0, _mm256_maskload_ps(res, m0));
             v1 = _mm256_add_ps(v1, _mm256_maskload_ps(res + 8, m1));
         }
-        _mm256_maskstore_ps(out, m0, df_avx2_act(p->act, v0, alpha, beta));
-        _mm256_maskstore_ps(out + 8, m1, df_avx2_act(p->act, v1, alpha, beta));
+        df_avx2_store_first(out, df_avx2_act(p->act, v0, alpha, beta), n_valid);
+        if (n_valid > 8)
+            df_avx2_store_first(out + 8, df_avx2_act(p->act, v1, alpha, beta), n_valid - 8);
     }
     if (!df_avx2_act_is_vector(p->act))
         df_avx2_act_scalar(p->act, out, n_valid, p->act_alpha, p->act_beta);

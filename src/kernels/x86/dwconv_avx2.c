@@ -60,7 +60,7 @@ static DF_ALWAYS_INLINE void store8(const int masked, const df_conv_params *p, _
         v = _mm256_add_ps(v, load8(masked, res, mask));
     v = df_avx2_act(p->act, v, _mm256_set1_ps(p->act_alpha), _mm256_set1_ps(p->act_beta));
     if (masked)
-        _mm256_maskstore_ps(out, mask, v);
+        df_avx2_store_first(out, v, n_valid);
     else
         _mm256_storeu_ps(out, v);
     if (!df_avx2_act_is_vector(p->act))

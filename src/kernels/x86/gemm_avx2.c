@@ -178,7 +178,7 @@ static DF_ALWAYS_INLINE void nn_tile(const int MR, const int NV, const int maske
                 v = _mm256_add_ps(v, _mm256_mul_ps(vb, c_vec(c_row, csn, n0 + 8 * j, last, mask,
                                                              last ? tail : 8)));
             if (last)
-                _mm256_maskstore_ps(y + 8 * j, mask, v);
+                df_avx2_store_first(y + 8 * j, v, tail);
             else
                 _mm256_storeu_ps(y + 8 * j, v);
         }

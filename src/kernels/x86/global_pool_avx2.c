@@ -21,11 +21,12 @@ static DF_ALWAYS_INLINE void pool_image(const int is_max, const float *img, floa
                                         int64_t hw, int64_t c)
 {
     const int64_t c8 = c & ~(int64_t)7;
-    const __m256i tail = df_avx2_tail_mask((int)(c - c8));
+    const int n_tail = (int)(c - c8);
+    const __m256i tail = df_avx2_tail_mask(n_tail);
     for (int64_t ch = 0; ch < c8; ch += 8)
         _mm256_storeu_ps(out + ch, _mm256_loadu_ps(img + ch));
     if (c8 < c)
-        _mm256_maskstore_ps(out + c8, tail, _mm256_maskload_ps(img + c8, tail));
+        df_avx2_store_first(out + c8, _mm256_maskload_ps(img + c8, tail), n_tail);
     for (int64_t i = 1; i < hw; i++) {
         const float *px = img + i * c;
         for (int64_t ch = 0; ch < c8; ch += 8) {
@@ -34,8 +35,8 @@ static DF_ALWAYS_INLINE void pool_image(const int is_max, const float *img, floa
         }
         if (c8 < c) {
             const __m256 v = _mm256_maskload_ps(px + c8, tail);
-            _mm256_maskstore_ps(out + c8, tail,
-                                combine(is_max, _mm256_maskload_ps(out + c8, tail), v));
+            df_avx2_store_first(out + c8, combine(is_max, _mm256_maskload_ps(out + c8, tail), v),
+                                n_tail);
         }
     }
     if (is_max)
@@ -44,8 +45,8 @@ static DF_ALWAYS_INLINE void pool_image(const int is_max, const float *img, floa
     for (int64_t ch = 0; ch < c8; ch += 8)
         _mm256_storeu_ps(out + ch, _mm256_div_ps(_mm256_loadu_ps(out + ch), count));
     if (c8 < c)
-        _mm256_maskstore_ps(out + c8, tail,
-                            _mm256_div_ps(_mm256_maskload_ps(out + c8, tail), count));
+        df_avx2_store_first(out + c8, _mm256_div_ps(_mm256_maskload_ps(out + c8, tail), count),
+                            n_tail);
 }
 
 void df_global_pool_avx2(const float *x, float *y, int64_t n, int64_t hw, int64_t c, int is_max)

@@ -37,32 +37,6 @@ static inline void t8x8(const uint32_t *x, int64_t xs, uint32_t *y, int64_t ys)
     _mm256_storeu_ps(yf + 7 * ys, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
-/* The first n (<= 8) lanes of v to p. Not a masked store: AMD cores run
- * VMASKMOVPS stores as microcode, and NCHW -> NHWC of a 3-channel image,
- * all edge tiles, ran 3x slower than the portable element-by-element copy. */
-static inline void store_first(float *p, __m256 v, int n)
-{
-    if (n == 8) {
-        _mm256_storeu_ps(p, v);
-        return;
-    }
-    __m128 part = _mm256_castps256_ps128(v);
-    if (n >= 4) {
-        _mm_storeu_ps(p, part);
-        part = _mm256_extractf128_ps(v, 1);
-        p += 4;
-        n -= 4;
-    }
-    if (n >= 2) {
-        _mm_storel_pi((__m64 *)(void *)p, part);
-        part = _mm_movehl_ps(part, part);
-        p += 2;
-        n -= 2;
-    }
-    if (n)
-        _mm_store_ss(p, part);
-}
-
 /* An edge tile: y[a * ys + b] = x[b * xs + a] for a < na, b < nb (both <= 8),
  * through the same register transpose with masked loads and partial stores,
  * so that nothing outside the tile is touched (NCHW -> NHWC of 3 channels is
@@ -89,7 +63,7 @@ static void t_edge(const uint32_t *x, int64_t xs, uint32_t *y, int64_t ys, int n
     for (int a = 0; a < na; a++) {
         const __m256 v = a < 4 ? _mm256_permute2f128_ps(u[a], u[a + 4], 0x20)
                                : _mm256_permute2f128_ps(u[a - 4], u[a], 0x31);
-        store_first(yf + a * ys, v, nb);
+        df_avx2_store_first(yf + a * ys, v, nb);
     }
 }
 
