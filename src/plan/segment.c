@@ -440,7 +440,11 @@ static int least_band(const df_program *p, const df_segment *seg)
  * eight rows; else the threads share each step, if its steps are big enough;
  * else strips of four rows or more. At fewer rows than that, the halo rows
  * recomputed at the seams and a 4:3 split of 7 rows cost more than sharing.
- * *use = 0 when it is better run layer by layer (nothing above fits). */
+ * *use = 0 when it is better run layer by layer (nothing above fits). A
+ * segment that must run anyway (the depth schedule, a given plan) shares
+ * steps of a few MFLOP too: in one lane the other threads would wait, and
+ * MobileNetV3's 7x7 segments ran at 0.51-0.60x their layer-by-layer time on
+ * 2 threads so. */
 static void choose_split(const df_program *p, df_segment *seg, int threads, int forced, int *use)
 {
     const int last_h = seg->steps[seg->n - 1].out_h;
@@ -462,6 +466,8 @@ static void choose_split(const df_program *p, df_segment *seg, int threads, int 
         seg->lanes = threads;
     } else if (!forced) {
         *use = 0;
+    } else if (seg->batch == 1 && mean_step_flops(p, seg) >= SHARE_MIN_CALL_FLOPS) {
+        seg->shared = threads;
     } else {
         seg->lanes = seg->batch;
     }
