@@ -19,8 +19,6 @@ static inline __m256 load_part(const float *p, int n, __m256i mask)
     return n == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
 }
 
-static inline void store_part(float *p, int n, __m256 v) { df_avx2_store_first(p, v, n); }
-
 void df_pool_rows_avx2(const df_pool_params *p, const float *const *in_rows,
                        float *const *out_rows, int y0, int y1)
 {
@@ -104,7 +102,7 @@ void df_pool_rows_avx2(const df_pool_params *p, const float *const *in_rows,
                 }
                 for (int v = 0; v < vectors; v++) {
                     __m256 r = p->is_max ? acc[v] : _mm256_mul_ps(acc[v], scale);
-                    store_part(o + c0 + 8 * v, v == vectors - 1 ? tail : 8, r);
+                    df_avx2_store_first(o + c0 + 8 * v, r, v == vectors - 1 ? tail : 8);
                 }
             }
         }
